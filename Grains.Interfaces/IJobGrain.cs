@@ -1,0 +1,63 @@
+namespace DpIqa;
+
+/// <summary>
+/// One per job (key: job id). Lists the sources into shard manifests, hands shards out as leases,
+/// counts the first completion of each shard and keeps the mergeable statistics.
+/// </summary>
+[Alias("dpiqa.IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and starts the job. Throws <see cref="ArgumentException"/> with a message saying what to fix.</summary>
+    [Alias("Start")] Task<JobStatus> Start(JobSpec spec);
+
+    /// <summary>Leases the next shard waiting for work, or null when none is waiting right now.</summary>
+    [Alias("Lease")] Task<ShardLease?> Lease(string worker);
+
+    /// <summary>Extends a lease. False when the lease is no longer this worker's (expired and re-leased, or the job ended).</summary>
+    [Alias("Renew")] Task<bool> Renew(int shard, Guid token);
+
+    /// <summary>Reports a shard done. Only the first completion of a shard counts; later ones return false.</summary>
+    [Alias("Complete")] Task<bool> Complete(int shard, Guid token, ShardOutcome outcome);
+
+    /// <summary>Gives a lease back without completing it (e.g. the worker is stopping).</summary>
+    [Alias("Release")] Task Release(int shard, Guid token);
+
+    /// <summary>Progress.</summary>
+    [Alias("GetStatus")] Task<JobStatus> GetStatus();
+
+    /// <summary>Statistics so far (final once the job completed).</summary>
+    [Alias("GetSummary")] Task<JobSummary> GetSummary();
+
+    /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
+    [Alias("Cancel")] Task<JobStatus> Cancel();
+}
+
+/// <summary>The job registry (a single grain, key <see cref="Key"/>): which jobs exist and which want workers.</summary>
+[Alias("dpiqa.IJobCatalogGrain")]
+public interface IJobCatalogGrain : IGrainWithStringKey
+{
+    /// <summary>The one catalog's key.</summary>
+    public const string Key = "catalog";
+
+    /// <summary>Records a new job as active.</summary>
+    [Alias("Add")] Task Add(string jobId);
+    /// <summary>Records that a job no longer needs workers.</summary>
+    [Alias("MarkEnded")] Task MarkEnded(string jobId);
+    /// <summary>Jobs that may have shards to lease.</summary>
+    [Alias("ActiveJobs")] Task<IReadOnlyList<string>> ActiveJobs();
+    /// <summary>All jobs, active first, newest first.</summary>
+    [Alias("AllJobs")] Task<IReadOnlyList<string>> AllJobs();
+}
+
+/// <summary>
+/// Silo-local, stateless scoring (one activation per concurrent call on the silo that calls it):
+/// fetches a shard's images, decodes and preprocesses them, runs the model through the silo's
+/// batching inference service and writes the shard's result file.
+/// </summary>
+[Alias("dpiqa.IScoringGrain")]
+public interface IScoringGrain : IGrainWithIntegerKey
+{
+    /// <summary>Scores every image of the leased shard. Never throws for a bad image: it becomes an error record.</summary>
+    [Alias("ScoreShard"), ResponseTimeout("01:00:00")]
+    Task<ShardOutcome> ScoreShard(ShardLease lease);
+}

@@ -1,0 +1,105 @@
+namespace DpIqa;
+
+/// <summary>Format of the per-image result files a job writes.</summary>
+public enum ResultFormat
+{
+    /// <summary>Comma-separated values with a header row.</summary>
+    Csv = 1,
+    /// <summary>One JSON object per line.</summary>
+    Jsonl = 2,
+    /// <summary>Apache Parquet, one row group per shard.</summary>
+    Parquet = 3,
+}
+
+/// <summary>What a user asks a job to do. Validated by the job grain before anything runs.</summary>
+[GenerateSerializer, Alias("dpiqa.JobSpec")]
+public sealed record JobSpec
+{
+    /// <summary>Where the images are: local folders or files (blob containers come with the cluster deployment).</summary>
+    [Id(0)] public required IReadOnlyList<string> Sources { get; init; }
+    /// <summary>Model name from the model catalog.</summary>
+    [Id(1)] public required string Model { get; init; }
+    /// <summary>Where results, shard manifests and summary.json are written.</summary>
+    [Id(2)] public required string Output { get; init; }
+    /// <summary>Per-image result file format.</summary>
+    [Id(3)] public ResultFormat Format { get; init; } = ResultFormat.Csv;
+    /// <summary>Images per shard: the unit of leasing, retry and result files.</summary>
+    [Id(4)] public int ShardSize { get; init; } = 64;
+}
+
+/// <summary>Lifecycle of a job.</summary>
+public enum JobState
+{
+    /// <summary>Accepted, listing and scoring not begun.</summary>
+    Pending = 0,
+    /// <summary>Listing and/or scoring.</summary>
+    Running = 1,
+    /// <summary>Every shard completed.</summary>
+    Completed = 2,
+    /// <summary>Stopped by a user.</summary>
+    Cancelled = 3,
+    /// <summary>Could not run at all (e.g. the source could not be listed).</summary>
+    Failed = 4,
+}
+
+/// <summary>Progress of a job, cheap to query while it runs.</summary>
+[GenerateSerializer, Alias("dpiqa.JobStatus")]
+public sealed record JobStatus
+{
+    /// <summary>The job id.</summary>
+    [Id(0)] public required string JobId { get; init; }
+    /// <summary>Where the job is in its lifecycle.</summary>
+    [Id(1)] public JobState State { get; init; }
+    /// <summary>Images found so far (final once <see cref="ListingDone"/>).</summary>
+    [Id(2)] public long Total { get; init; }
+    /// <summary>Whether listing has finished.</summary>
+    [Id(3)] public bool ListingDone { get; init; }
+    /// <summary>Images with a score.</summary>
+    [Id(4)] public long Scored { get; init; }
+    /// <summary>Images with an error record.</summary>
+    [Id(5)] public long Failed { get; init; }
+    /// <summary>Shards written so far.</summary>
+    [Id(6)] public int Shards { get; init; }
+    /// <summary>Shards completed.</summary>
+    [Id(7)] public int ShardsDone { get; init; }
+    /// <summary>Shards leased right now.</summary>
+    [Id(8)] public int ShardsLeased { get; init; }
+    /// <summary>Images per second since the first shard was leased.</summary>
+    [Id(9)] public double ImagesPerSecond { get; init; }
+    /// <summary>Estimated time to finish, when it can be estimated.</summary>
+    [Id(10)] public TimeSpan? Eta { get; init; }
+    /// <summary>Workers (silo/worker ids) holding leases right now.</summary>
+    [Id(11)] public int Workers { get; init; }
+    /// <summary>A human-readable note (e.g. why the job failed, or that the source was empty).</summary>
+    [Id(12)] public string? Message { get; init; }
+    /// <summary>The job's model name and version.</summary>
+    [Id(13)] public string? Model { get; init; }
+    /// <summary>When the job was submitted.</summary>
+    [Id(14)] public DateTimeOffset SubmittedAt { get; init; }
+    /// <summary>Images done (scored + failed).</summary>
+    public long Done => Scored + Failed;
+    /// <summary>Whether the job has ended.</summary>
+    public bool IsFinished => State is JobState.Completed or JobState.Cancelled or JobState.Failed;
+}
+
+/// <summary>A shard handed to one worker for a limited time.</summary>
+[GenerateSerializer, Alias("dpiqa.ShardLease")]
+public sealed record ShardLease
+{
+    /// <summary>The job id.</summary>
+    [Id(0)] public required string JobId { get; init; }
+    /// <summary>Shard number, from 0.</summary>
+    [Id(1)] public int Shard { get; init; }
+    /// <summary>Proves this worker holds the lease; completion with an old token is ignored.</summary>
+    [Id(2)] public Guid Token { get; init; }
+    /// <summary>Where the shard manifest (the list of images) is stored.</summary>
+    [Id(3)] public required string Manifest { get; init; }
+    /// <summary>Where this shard's results file must be written, whole.</summary>
+    [Id(4)] public required string ResultFile { get; init; }
+    /// <summary>Model name.</summary>
+    [Id(5)] public required string Model { get; init; }
+    /// <summary>Result file format.</summary>
+    [Id(6)] public ResultFormat Format { get; init; }
+    /// <summary>The lease ends at this time unless renewed.</summary>
+    [Id(7)] public DateTimeOffset Deadline { get; init; }
+}

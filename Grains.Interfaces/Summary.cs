@@ -1,0 +1,51 @@
+namespace DpIqa;
+
+/// <summary>Statistics of a job (or one folder of it), as written to summary.json.</summary>
+[GenerateSerializer, Alias("dpiqa.ScoreSummary")]
+public sealed record ScoreSummary
+{
+    /// <summary>Images seen (scored + failed).</summary>
+    [Id(0)] public long Count { get; init; }
+    /// <summary>Images with a score.</summary>
+    [Id(1)] public long Scored { get; init; }
+    /// <summary>Images with an error record.</summary>
+    [Id(2)] public long Failed { get; init; }
+    /// <summary>Error records by kind.</summary>
+    [Id(3)] public Dictionary<string, long> FailedByKind { get; init; } = new();
+    /// <summary>Mean score (null when nothing was scored).</summary>
+    [Id(4)] public double? Mean { get; init; }
+    /// <summary>Population standard deviation of scores.</summary>
+    [Id(5)] public double? Std { get; init; }
+    /// <summary>Lowest score.</summary>
+    [Id(6)] public double? Min { get; init; }
+    /// <summary>Highest score.</summary>
+    [Id(7)] public double? Max { get; init; }
+    /// <summary>Percentiles 1, 5, 25, 50, 75, 95, 99 (keys "p1".."p99"), from the fine histogram (resolution 0.001).</summary>
+    [Id(8)] public Dictionary<string, double> Percentiles { get; init; } = new();
+    /// <summary>Coarse histogram: bins of width 0.05 covering [min, max].</summary>
+    [Id(9)] public List<HistogramBin> Histogram { get; init; } = new();
+}
+
+/// <summary>One histogram bin: [Lower, Upper) and its count.</summary>
+[GenerateSerializer, Alias("dpiqa.HistogramBin")]
+public sealed record HistogramBin([property: Id(0)] double Lower, [property: Id(1)] double Upper, [property: Id(2)] long Count);
+
+/// <summary>A job's summary: the whole job and each top-level folder.</summary>
+[GenerateSerializer, Alias("dpiqa.JobSummary")]
+public sealed record JobSummary
+{
+    /// <summary>The job id.</summary>
+    [Id(0)] public required string JobId { get; init; }
+    /// <summary>Model name.</summary>
+    [Id(1)] public required string Model { get; init; }
+    /// <summary>Model version.</summary>
+    [Id(2)] public string? ModelVersion { get; init; }
+    /// <summary>Job state when the summary was taken.</summary>
+    [Id(3)] public JobState State { get; init; }
+    /// <summary>Statistics over every image.</summary>
+    [Id(4)] public required ScoreSummary All { get; init; }
+    /// <summary>Statistics per top-level folder ("." for images at the top).</summary>
+    [Id(5)] public required Dictionary<string, ScoreSummary> ByFolder { get; init; }
+    /// <summary>A note for the user (e.g. the source held no images).</summary>
+    [Id(6)] public string? Message { get; init; }
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+
+namespace DpIqa.Imaging;
+
+/// <summary>
+/// DP-IQA's input pipeline up to the 8-bit image: decode as PIL does, convert to RGB, resize to
+/// <see cref="Size"/> x <see cref="Size"/> with PIL's bilinear filter (aspect ratio not kept).
+/// The result is packed RGB bytes (HWC) in a pooled buffer; <see cref="ModelInput"/> turns it into the
+/// float CHW tensor <c>ToTensor()</c> gives.
+/// </summary>
+internal static class Preprocessor
+{
+    public const int Size = 512;
+    public const int PixelBytes = Size * Size * 3;
+
+    public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits)
+    {
+        using var decoded = ImageDecoder.Decode(data, limits);
+        var rgb = ArrayPool<byte>.Shared.Rent(PixelBytes);
+        try
+        {
+            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(rgb);
+            throw;
+        }
+        return new PreprocessedImage(rgb, decoded.Width, decoded.Height);
+    }
+}
+
+/// <summary>A 512x512 RGB image (pooled) and the original size.</summary>
+internal sealed class PreprocessedImage(byte[] rgb, int originalWidth, int originalHeight) : IDisposable
+{
+    private byte[]? _rgb = rgb;
+    public int OriginalWidth { get; } = originalWidth;
+    public int OriginalHeight { get; } = originalHeight;
+    public ReadOnlySpan<byte> Rgb => (_rgb ?? throw new ObjectDisposedException(nameof(PreprocessedImage))).AsSpan(0, Preprocessor.PixelBytes);
+
+    public void Dispose()
+    {
+        var a = Interlocked.Exchange(ref _rgb, null);
+        if (a is not null) ArrayPool<byte>.Shared.Return(a);
+    }
+}
+
+/// <summary>The model input layout: float32 CHW in [0, 1], exactly <c>torchvision.transforms.ToTensor()</c>.</summary>
+internal static class ModelInput
+{
+    /// <summary>Writes <paramref name="rgb"/> (HWC bytes) as CHW floats v/255 into <paramref name="chw"/>.</summary>
+    public static void ToTensor(ReadOnlySpan<byte> rgb, Span<float> chw)
+    {
+        int plane = rgb.Length / 3;
+        var r = chw[..plane];
+        var g = chw.Slice(plane, plane);
+        var b = chw.Slice(2 * plane, plane);
+        for (int i = 0, j = 0; i < plane; i++, j += 3)
+        {
+            // ToTensor: uint8 -> float32, then divide by 255 in float32.
+            r[i] = rgb[j] / 255f;
+            g[i] = rgb[j + 1] / 255f;
+            b[i] = rgb[j + 2] / 255f;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using System.Text.Json.Serialization;
+
+namespace DpIqa.Models;
+
+/// <summary>What the cluster must know to serve a model: the ONNX file, its contract and its hash.</summary>
+public sealed record ModelManifest
+{
+    /// <summary>Preprocessing id of DP-IQA's pipeline: PIL RGB, bilinear resize to 512x512, ToTensor (no normalisation).</summary>
+    public const string DpIqaPreprocessing = "pil-rgb-bilinear-512-totensor";
+
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("version")] public required string Version { get; init; }
+    [JsonPropertyName("description")] public string Description { get; init; } = "";
+    [JsonPropertyName("file")] public required string File { get; init; }
+    [JsonPropertyName("sha256")] public required string Sha256 { get; init; }
+    [JsonPropertyName("input")] public string Input { get; init; } = "image";
+    [JsonPropertyName("input_shape")] public long[] InputShape { get; init; } = [-1, 3, 512, 512];
+    [JsonPropertyName("input_dtype")] public string InputType { get; init; } = "float32";
+    [JsonPropertyName("preprocessing")] public string Preprocessing { get; init; } = DpIqaPreprocessing;
+    [JsonPropertyName("output")] public string Output { get; init; } = "score";
+    [JsonPropertyName("score_range")] public double[] ScoreRange { get; init; } = [0, 1];
+    [JsonPropertyName("direction")] public string Direction { get; init; } = "higher-is-better";
+}

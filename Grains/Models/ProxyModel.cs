@@ -8,19 +8,28 @@ namespace DpIqa.Models;
 /// sharpness = r / (r + R0),   r = mean(Laplacian(Y)^2) / var(Y)     (edge energy per unit of contrast)
 /// contrast  = std(Y) / (std(Y) + C0)
 /// exposure  = exp(-(mean(Y) - M0)^2 / (2 S0^2))
-/// score     = sharpness * contrast * exposure                       (in (0, 1))
+/// clipping  = (1 - mean(clip((Y - 0.9) / 0.1, 0, 1))) * (1 - mean(clip((0.1 - Y) / 0.1, 0, 1)))
+/// score     = sharpness * contrast * exposure * clipping            (in (0, 1))
 /// </code>
-/// Blur lowers r; under- and over-exposure move mean(Y) away from M0 and lower contrast.
+/// Blur lowers r; under- and over-exposure move mean(Y) away from M0, crush shadows or blow
+/// highlights (clipping) and lower contrast.
 /// </summary>
 internal static class ProxyModel
 {
     public const string Name = "proxy-sharpness";
     public const string Version = "1";
-    public const float R0 = 0.15f, C0 = 0.05f, M0 = 0.45f, S0 = 0.2f;
+    public const float R0 = 0.05f, C0 = 0.05f, M0 = 0.45f, S0 = 0.2f;
 
     public static readonly string Description =
         "Built-in stand-in, NOT DP-IQA: Laplacian sharpness x contrast x exposure on luma; " +
         "import a DP-IQA export to score with the real model";
+
+    /// <summary>1 - mean(clip(x, 0, 1)): the share of pixels NOT in a clipped zone.</summary>
+    private static string Clipped(OnnxGraph g, string x, long[] axes)
+    {
+        var share = g.Node("ReduceMean", [g.Node("Clip", [x, g.Scalar(0f), g.Scalar(1f)])], null, ("axes", axes), ("keepdims", 1L));
+        return g.Node("Sub", [g.Scalar(1f), share]);
+    }
 
     public static byte[] Build()
     {
@@ -39,7 +48,10 @@ internal static class ProxyModel
         var contrast = g.Node("Div", [std, g.Node("Add", [std, g.Scalar(C0)])]);
         var d = g.Node("Sub", [mean, g.Scalar(M0)]);
         var exposure = g.Node("Exp", [g.Node("Mul", [g.Node("Mul", [d, d]), g.Scalar(-1f / (2 * S0 * S0))])]);
-        var score = g.Node("Mul", [g.Node("Mul", [sharpness, contrast]), exposure]);
+        var highlights = Clipped(g, g.Node("Mul", [g.Node("Sub", [luma, g.Scalar(0.9f)]), g.Scalar(10f)]), all);
+        var shadows = Clipped(g, g.Node("Mul", [g.Node("Sub", [g.Scalar(0.1f), luma]), g.Scalar(10f)]), all);
+        var clipping = g.Node("Mul", [highlights, shadows]);
+        var score = g.Node("Mul", [g.Node("Mul", [g.Node("Mul", [sharpness, contrast]), exposure]), clipping]);
         g.Node("Flatten", [score], "score", ("axis", 1L));
         g.Output("score", "batch", 1);
         return g.ToModel("dpiqa-cluster", Description, new Dictionary<string, string>

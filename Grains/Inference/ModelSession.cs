@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using DpIqa.Imaging;
+using DpIqa.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DpIqa.Inference;
+
+/// <summary>
+/// One ONNX Runtime session for one model on this silo, behind a dynamic batcher: requests from every
+/// concurrent shard queue in a bounded channel; a batch runs when <see cref="InferenceOptions.MaxBatch"/>
+/// images are waiting or the first has waited <see cref="InferenceOptions.MaxWaitMs"/>.
+/// The float input tensor of each run loop is allocated once and reused.
+/// </summary>
+internal sealed partial class ModelSession : IAsyncDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly Channel<Request> _queue;
+    private readonly InferenceOptions _options;
+    private readonly ILogger _logger;
+    private readonly Task[] _loops;
+    private readonly string _inputName, _outputName;
+    private readonly RunOptions _runOptions = new();
+
+    public ModelManifest Manifest { get; }
+    public string Device { get; }
+    public long LastUsedTicks;
+
+    private sealed record Request(PreprocessedImage Image, TaskCompletionSource<float> Done);
+
+    public ModelSession(ResolvedModel model, InferenceOptions options, ILogger logger)
+    {
+        Manifest = model.Manifest;
+        _options = options;
+        _logger = logger;
+        (_session, Device) = CreateSession(model, options, logger);
+        _inputName = Manifest.Input;
+        _outputName = Manifest.Output;
+        if (!_session.InputMetadata.ContainsKey(_inputName))
+            throw new InvalidOperationException($"model '{Manifest.Name}' has no input named '{_inputName}' (it has {string.Join(", ", _session.InputMetadata.Keys)})");
+        if (!_session.OutputMetadata.ContainsKey(_outputName))
+            throw new InvalidOperationException($"model '{Manifest.Name}' has no output named '{_outputName}' (it has {string.Join(", ", _session.OutputMetadata.Keys)})");
+        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        LastUsedTicks = Environment.TickCount64;
+        _loops = Enumerable.Range(0, Math.Max(1, options.ConcurrentRuns)).Select(_ => Task.Run(RunLoop)).ToArray();
+    }
+
+    private static (InferenceSession, string) CreateSession(ResolvedModel model, InferenceOptions options, ILogger logger)
+    {
+        var bytes = model.Load();
+        if (string.Equals(options.Device, "cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            var cudaOptions = NewOptions(options);
+            try
+            {
+                cudaOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                var session = new InferenceSession(bytes, cudaOptions);
+                Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, $"cuda:{options.DeviceId}");
+                return (session, $"cuda:{options.DeviceId}");
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                // The CPU-only native library throws EntryPointNotFoundException; the GPU one without CUDA/cuDNN throws OnnxRuntimeException.
+                cudaOptions.Dispose();
+                Log.CudaUnavailable(logger, model.Manifest.Name, e.GetType().Name, e.Message.Split('\n')[0]);
+            }
+        }
+        var cpu = new InferenceSession(bytes, NewOptions(options));
+        Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, "cpu");
+        return (cpu, "cpu");
+    }
+
+    private static SessionOptions NewOptions(InferenceOptions options)
+    {
+        var o = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (options.IntraOpThreads > 0) o.IntraOpNumThreads = options.IntraOpThreads;
+        return o;
+    }
+
+    /// <summary>Queues one image and returns its score. The image stays owned by the caller.</summary>
+    public async Task<float> Score(PreprocessedImage image, CancellationToken cancellationToken)
+    {
+        LastUsedTicks = Environment.TickCount64;
+        var done = new TaskCompletionSource<float>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new Request(image, done), cancellationToken);
+        return await done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunLoop()
+    {
+        int maxBatch = Math.Max(1, _options.MaxBatch);
+        const int imageFloats = 3 * Preprocessor.Size * Preprocessor.Size;
+        var input = new float[maxBatch * imageFloats];
+        var batch = new List<Request>(maxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            if (!reader.TryRead(out var first)) continue;
+            batch.Add(first);
+            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * _options.MaxWaitMs / 1000;
+            while (batch.Count < maxBatch)
+            {
+                if (reader.TryRead(out var next)) { batch.Add(next); continue; }
+                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                if (left <= TimeSpan.Zero) break;
+                var more = reader.WaitToReadAsync().AsTask();
+                if (await Task.WhenAny(more, Task.Delay(left)) != more || !await more) break;
+            }
+            RunBatch(batch, input, imageFloats);
+        }
+    }
+
+    private void RunBatch(List<Request> batch, float[] input, int imageFloats)
+    {
+        try
+        {
+            var scores = Run(batch, input, imageFloats);
+            for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(scores[i]);
+        }
+        catch (Exception e) when (batch.Count > 1)
+        {
+            // One image must not fail its batch-mates: retry each alone.
+            Log.BatchFailed(_logger, Manifest.Name, batch.Count, e.Message);
+            foreach (var request in batch) RunBatch([request], input, imageFloats);
+        }
+        catch (Exception e)
+        {
+            batch[0].Done.TrySetException(e);
+        }
+    }
+
+    private float[] Run(List<Request> batch, float[] input, int imageFloats)
+    {
+        for (int i = 0; i < batch.Count; i++)
+            ModelInput.ToTensor(batch[i].Image.Rgb, input.AsSpan(i * imageFloats, imageFloats));
+        using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, batch.Count * imageFloats),
+            [batch.Count, 3, Preprocessor.Size, Preprocessor.Size]);
+        using var outputs = _session.Run(_runOptions, [_inputName], [tensor], [_outputName]);
+        var scores = outputs[0].GetTensorDataAsSpan<float>();
+        if (scores.Length < batch.Count)
+            throw new InvalidOperationException($"model '{Manifest.Name}' returned {scores.Length} values for {batch.Count} images");
+        // Output [N,1] (or [N]): one score per image.
+        int stride = scores.Length / batch.Count;
+        var result = new float[batch.Count];
+        for (int i = 0; i < batch.Count; i++) result[i] = scores[i * stride];
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_loops);
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} v{Version} loaded on {Device}")]
+        public static partial void Loaded(ILogger logger, string model, string version, string device);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA requested for model {Model} but unavailable ({Error}: {Reason}); running on CPU")]
+        public static partial void CudaUnavailable(ILogger logger, string model, string error, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} failed on model {Model} ({Reason}); retrying images one by one")]
+        public static partial void BatchFailed(ILogger logger, string model, int count, string reason);
+    }
+}

@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace DpIqa.Client.Commands;
+
+/// <summary>Options several commands share; each maps to a configuration key of the same name.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> ModelsPath() => new("--models-dir")
+    {
+        Description = "Folder of imported models (config Models:Path; default ~/.dpiqa/models)",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of tables" };
+
+    public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Show the silo's informational logs" };
+
+    public static IEnumerable<KeyValuePair<string, string?>> Settings(ParseResult parse, Option<string?> modelsPath)
+    {
+        var path = parse.GetValue(modelsPath);
+        if (path is not null) yield return new("Models:Path", Path.GetFullPath(path));
+    }
+}

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Text.Json;
+using DpIqa.Jobs;
+using DpIqa.Models;
+using DpIqa.Results;
+
+namespace DpIqa.Client.Commands;
+
+/// <summary><c>dpiqa score</c>: a whole job in this process, through the same grains a cluster runs.</summary>
+internal static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively) and image files", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {ProxyModel.Name})" };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for results, summary.json, shard files", DefaultValueFactory = _ => "dpiqa-out" };
+        var format = new Option<string>("--format", "-f") { Description = "Per-image results format: csv, parquet or jsonl", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
+        var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 64 };
+        var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
+        var modelsPath = CommonOptions.ModelsPath();
+        var json = CommonOptions.Json();
+        var verbose = CommonOptions.Verbose();
+        var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
+        {
+            inputs, model, output, format, shardSize, device, modelsPath, json, verbose,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = CommonOptions.Settings(parse, modelsPath).ToList();
+            if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
+            return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
+                Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
+                parse.GetValue(json), parse.GetValue(verbose), cancellationToken);
+        });
+        return command;
+    }
+
+    public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
+        IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken)
+    {
+        await using var silo = await LocalSilo.Start(settings, verbose);
+        var catalog = silo.Services<ModelCatalog>();
+        var spec = new JobSpec
+        {
+            Sources = inputs.Select(Path.GetFullPath).ToList(),
+            Model = model ?? catalog.DefaultModel,
+            Output = output,
+            Format = format,
+            ShardSize = shardSize,
+        };
+        // Shard files of an earlier run in the same folder must not mix with this run's.
+        foreach (var sub in new[] { "shards", "manifests" })
+            if (Directory.Exists(Path.Combine(output, sub))) Directory.Delete(Path.Combine(output, sub), recursive: true);
+
+        var jobId = $"score-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+        var job = silo.Grains.GetGrain<IJobGrain>(jobId);
+        JobStatus status;
+        try
+        {
+            status = await job.Start(spec);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 2;
+        }
+
+        var progress = new ProgressView(json);
+        progress.Header(spec, catalog.Resolve(spec.Model).Manifest);
+        try
+        {
+            while (!status.IsFinished)
+            {
+                await Task.Delay(200, cancellationToken);
+                status = await job.GetStatus();
+                progress.Update(status);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            status = await job.Cancel();
+            progress.Done(status);
+            await Console.Error.WriteLineAsync("cancelled; shard files written so far are kept in " + output);
+            return 130;
+        }
+        progress.Done(status);
+
+        string? resultsFile = null;
+        if (status.State == JobState.Completed)
+        {
+            resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
+            await ResultFiles.Merge(Enumerable.Range(0, status.Shards).Select(s => ResultFiles.ShardResultPath(output, s, format)), format, resultsFile);
+        }
+        var summary = await job.GetSummary();
+        if (json)
+            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = Path.Combine(output, "summary.json") }, JobGrain.SummaryJson));
+        else
+            SummaryTable.Print(status, summary, resultsFile, Path.Combine(output, "summary.json"));
+        return status.State == JobState.Completed ? 0 : 1;
+    }
+}

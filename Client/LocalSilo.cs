@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using DpIqa.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DpIqa.Client;
+
+/// <summary>
+/// The embedded default: one in-process silo on loopback (free ports, in-memory job state) running the same
+/// job grain, shards and scoring workers a cluster runs.
+/// </summary>
+internal sealed class LocalSilo : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private LocalSilo(IHost host) => _host = host;
+
+    public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
+
+    public T Services<T>() where T : notnull => _host.Services.GetRequiredService<T>();
+
+    public static async Task<LocalSilo> Start(IEnumerable<KeyValuePair<string, string?>> settings, bool verbose)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddEnvironmentVariables().AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        if (!verbose) builder.Logging.AddFilter("Orleans", LogLevel.Error).AddFilter("Microsoft", LogLevel.Error);
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // keep stdout for results
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
+            silo.AddMemoryGrainStorage(Jobs.JobGrain.StorageName);
+            silo.AddDpIqa(builder.Configuration);
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return new LocalSilo(host);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync(TimeSpan.FromSeconds(10));
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace DpIqa.Client;
+
+/// <summary>The summary a person reads at the end of a run.</summary>
+internal static class SummaryTable
+{
+    public static void Print(JobStatus status, JobSummary summary, string? resultsFile, string summaryFile)
+    {
+        var all = summary.All;
+        Console.WriteLine();
+        Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}  (model {summary.Model} v{summary.ModelVersion})");
+        if (summary.Message is not null) Console.WriteLine($"note: {summary.Message}");
+        Console.WriteLine($"images {all.Count}, scored {all.Scored}, failed {all.Failed}" +
+            (all.Failed > 0 ? " (" + string.Join(", ", all.FailedByKind.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}")) + ")" : "") +
+            $", {status.ImagesPerSecond:F1} img/s");
+        Console.WriteLine();
+        var rows = new List<string[]> { Header() };
+        rows.Add(Row("(all)", all));
+        if (summary.ByFolder.Count > 1 || (summary.ByFolder.Count == 1 && !summary.ByFolder.ContainsKey(".")))
+            foreach (var (folder, s) in summary.ByFolder) rows.Add(Row(folder, s));
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        foreach (var row in rows)
+            Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
+        Console.WriteLine();
+        if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
+        Console.WriteLine($"summary: {summaryFile}");
+    }
+
+    private static string[] Header() => ["folder", "count", "scored", "failed", "mean", "std", "min", "p5", "p50", "p95", "max"];
+
+    private static string[] Row(string name, ScoreSummary s) =>
+    [
+        name, s.Count.ToString(CultureInfo.InvariantCulture), s.Scored.ToString(CultureInfo.InvariantCulture), s.Failed.ToString(CultureInfo.InvariantCulture),
+        F(s.Mean), F(s.Std), F(s.Min), F(s.Percentiles.GetValueOrDefault("p5", double.NaN)),
+        F(s.Percentiles.GetValueOrDefault("p50", double.NaN)), F(s.Percentiles.GetValueOrDefault("p95", double.NaN)), F(s.Max),
+    ];
+
+    private static string F(double? v) => v is null || double.IsNaN(v.Value) ? "-" : v.Value.ToString("F4", CultureInfo.InvariantCulture);
+}

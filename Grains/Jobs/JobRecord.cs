@@ -1,0 +1,44 @@
+namespace DpIqa.Jobs;
+
+/// <summary>
+/// A job's durable state: small whatever the job's size. The image lists live in shard manifests beside the
+/// results; here are only counts, one done-flag per shard and the mergeable statistics.
+/// </summary>
+[GenerateSerializer, Alias("dpiqa.JobRecord")]
+public sealed class JobRecord
+{
+    [Id(0)] public JobSpec? Spec { get; set; }
+    [Id(1)] public JobState State { get; set; }
+    [Id(2)] public long Total { get; set; }
+    [Id(3)] public bool ListingDone { get; set; }
+    [Id(4)] public int ShardCount { get; set; }
+    /// <summary>One bit per shard: completed.</summary>
+    [Id(5)] public byte[] ShardDone { get; set; } = [];
+    [Id(6)] public ScoreAggregate All { get; set; } = new();
+    [Id(7)] public Dictionary<string, ScoreAggregate> ByFolder { get; set; } = new();
+    [Id(8)] public string? Message { get; set; }
+    [Id(9)] public DateTimeOffset SubmittedAt { get; set; }
+    [Id(10)] public DateTimeOffset? StartedAt { get; set; }
+    [Id(11)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(12)] public string? ModelVersion { get; set; }
+    [Id(13)] public int ShardsDone { get; set; }
+
+    public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
+
+    public void MarkDone(int shard)
+    {
+        EnsureCapacity(shard + 1);
+        ShardDone[shard / 8] |= (byte)(1 << (shard % 8));
+    }
+
+    public void EnsureCapacity(int shards)
+    {
+        int bytes = (shards + 7) / 8;
+        if (ShardDone.Length < bytes)
+        {
+            var grown = ShardDone;
+            Array.Resize(ref grown, Math.Max(bytes, ShardDone.Length * 2));
+            ShardDone = grown;
+        }
+    }
+}

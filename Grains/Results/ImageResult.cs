@@ -1,0 +1,30 @@
+namespace DpIqa.Results;
+
+/// <summary>What happened to one image: a score, or an error with a kind and a message.</summary>
+public sealed class ImageResult
+{
+    /// <summary>Path relative to the source.</summary>
+    public string Path { get; set; } = "";
+    /// <summary>Model score (null for an error).</summary>
+    public float? Score { get; set; }
+    /// <summary><c>ok</c> or <c>error</c>.</summary>
+    public string Status { get; set; } = "ok";
+    /// <summary>Error kind (see <see cref="ImageErrorKind"/>), null when ok.</summary>
+    public string? ErrorKind { get; set; }
+    /// <summary>What went wrong, for a person to act on.</summary>
+    public string? ErrorMessage { get; set; }
+    /// <summary>Original width in pixels (null when the header could not be read).</summary>
+    public int? Width { get; set; }
+    /// <summary>Original height in pixels.</summary>
+    public int? Height { get; set; }
+    /// <summary>File size in bytes (null when it could not be read).</summary>
+    public long? Bytes { get; set; }
+    /// <summary>Model name.</summary>
+    public string Model { get; set; } = "";
+    /// <summary>Model version.</summary>
+    public string ModelVersion { get; set; } = "";
+    /// <summary>Time from fetch start to score, in milliseconds.</summary>
+    public double Milliseconds { get; set; }
+
+    public const string Ok = "ok", Error = "error";
+}

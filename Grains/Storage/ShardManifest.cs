@@ -1,0 +1,25 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DpIqa.Storage;
+
+/// <summary>A shard's list of images, stored beside the job's results (JSON lines: path, location).</summary>
+internal static class ShardManifest
+{
+    private sealed record Line(string Path, string Location);
+
+    public static byte[] Encode(IEnumerable<SourceItem> items)
+    {
+        var sb = new StringBuilder();
+        foreach (var item in items) sb.Append(JsonSerializer.Serialize(new Line(item.Path, item.Location))).Append('\n');
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    public static IReadOnlyList<SourceItem> Decode(byte[] content) =>
+        Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonSerializer.Deserialize<Line>(l)!)
+            .Select(l => new SourceItem(l.Location, l.Path))
+            .ToList();
+
+    public static string ManifestPath(string output, int shard) => Path.Combine(output, "manifests", $"shard-{shard:D6}.jsonl");
+}

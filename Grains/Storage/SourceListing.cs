@@ -1,0 +1,65 @@
+using System.Runtime.CompilerServices;
+using DpIqa.Imaging;
+
+namespace DpIqa.Storage;
+
+/// <summary>One image to score: where to read it and the path results and per-folder statistics use.</summary>
+internal sealed record SourceItem(string Location, string Path);
+
+/// <summary>
+/// Lists the images of a job's sources in a stable order (sorted, folder by folder), streaming, so scoring
+/// can start before listing ends and a restarted listing can skip what it already wrote.
+/// Paths are relative to the source folder when there is one source folder; otherwise each is prefixed
+/// with its folder's name (or is the file's name, for a file source).
+/// </summary>
+internal static class SourceListing
+{
+    /// <summary>Throws <see cref="ArgumentException"/> when a source does not exist.</summary>
+    public static void Validate(IReadOnlyList<string> sources)
+    {
+        if (sources.Count == 0) throw new ArgumentException("no source given: name at least one folder or image file");
+        foreach (var source in sources)
+        {
+            if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder or an image file");
+            if (!Directory.Exists(source) && !File.Exists(source))
+                throw new ArgumentException($"source '{source}' does not exist: name a folder or an image file");
+        }
+    }
+
+    public static async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        bool prefix = sources.Count > 1;
+        foreach (var source in sources)
+        {
+            var full = Path.GetFullPath(source);
+            if (File.Exists(full))
+            {
+                yield return new SourceItem(full, Path.GetFileName(full));
+                continue;
+            }
+            var name = prefix ? new DirectoryInfo(full).Name + "/" : "";
+            foreach (var file in Walk(full))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return new SourceItem(file, name + Path.GetRelativePath(full, file).Replace('\\', '/'));
+            }
+            await Task.Yield();
+        }
+    }
+
+    private static IEnumerable<string> Walk(string dir)
+    {
+        var options = new EnumerationOptions { IgnoreInaccessible = true, RecurseSubdirectories = false };
+        foreach (var file in Directory.EnumerateFiles(dir, "*", options).Order(StringComparer.Ordinal))
+            if (ImageFormats.Extensions.Contains(Path.GetExtension(file))) yield return file;
+        foreach (var sub in Directory.EnumerateDirectories(dir, "*", options).Order(StringComparer.Ordinal))
+            foreach (var file in Walk(sub)) yield return file;
+    }
+
+    /// <summary>The top-level folder of a relative path, "." for a path with no folder.</summary>
+    public static string TopFolder(string path)
+    {
+        var slash = path.IndexOf('/');
+        return slash < 0 ? "." : path[..slash];
+    }
+}

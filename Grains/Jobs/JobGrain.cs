@@ -187,9 +187,11 @@ internal sealed partial class JobGrain(
 
     public Task<bool> Renew(int shard, Guid token)
     {
+        var now = DateTimeOffset.UtcNow;
+        ReclaimExpired(now); // a lease past its deadline cannot be renewed, only leased again
         if (Job.State != JobState.Running || !_leases.TryGetValue(shard, out var lease) || lease.Token != token)
             return Task.FromResult(false);
-        _leases[shard] = lease with { Deadline = DateTimeOffset.UtcNow + LeaseDuration };
+        _leases[shard] = lease with { Deadline = now + LeaseDuration };
         return Task.FromResult(true);
     }
 

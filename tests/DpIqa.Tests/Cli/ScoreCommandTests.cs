@@ -1,0 +1,139 @@
+using System.Text.Json;
+using DpIqa.Client.Commands;
+using DpIqa.Results;
+
+namespace DpIqa.Tests.Cli;
+
+/// <summary>
+/// <c>dpiqa score</c> end to end: an in-process silo, the job grain, shards, scoring workers, ONNX Runtime,
+/// on real photos mixed with broken files.
+/// </summary>
+public sealed class ScoreCommandTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    private static readonly (string Source, string Target, string? ErrorKind)[] Inputs =
+    [
+        ("samples/photos/skimage-coffee.png", "top.png", null),
+        ("samples/photos/skimage-chelsea.png", "cats/chelsea.png", null),
+        ("tests/reference/inputs/q444.jpg", "cats/deep/q444.jpg", null),
+        ("tests/reference/inputs/webp-lossy.webp", "cats/lossy.webp", null),
+        ("tests/reference/inputs/photo.gif", "misc/photo.gif", null),
+        ("tests/reference/inputs/photo.tiff", "misc/photo.tiff", null),
+        ("tests/reference/inputs/photo.bmp", "misc/photo.bmp", null),
+        ("tests/reference/inputs/gray16.png", "misc/gray16.png", null),
+        ("tests/reference/inputs/truncated-progressive.jpg", "broken/truncated.jpg", "truncated"),
+        ("tests/reference/inputs/not-an-image.jpg", "broken/text.jpg", "unsupported"),
+        ("tests/reference/inputs/empty.png", "broken/empty.png", "decode"),
+        ("tests/reference/inputs/bomb.png", "broken/bomb.png", "too-large"),
+    ];
+
+    private string Source()
+    {
+        foreach (var (source, target, _) in Inputs) _dir.Copy(RepoPaths.Of(source), Path.Combine("in", target));
+        File.WriteAllText(_dir.Sub("in/cats/notes.txt"), "not picked up: not an image extension");
+        return Path.Combine(_dir.Path, "in");
+    }
+
+    [Theory]
+    [InlineData(ResultFormat.Csv)]
+    [InlineData(ResultFormat.Jsonl)]
+    [InlineData(ResultFormat.Parquet)]
+    public async Task Every_image_ends_once_as_a_score_or_a_typed_error(ResultFormat format)
+    {
+        var output = Path.Combine(_dir.Path, "out");
+        var code = await ScoreCommand.Run([Source()], null, output, format, shardSize: 3, [], json: true, verbose: false, CancellationToken.None);
+        Assert.Equal(0, code);
+
+        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, $"results.{ResultFiles.Extension(format)}")), format);
+        Assert.Equal(Inputs.Select(i => i.Target).Order(), results.Select(r => r.Path).Order());
+        foreach (var (_, target, kind) in Inputs)
+        {
+            var r = results.Single(x => x.Path == target);
+            if (kind is null)
+            {
+                Assert.Equal(ImageResult.Ok, r.Status);
+                Assert.InRange(r.Score!.Value, 0f, 1f);
+                Assert.True(r.Width > 0 && r.Height > 0 && r.Bytes > 0);
+            }
+            else
+            {
+                Assert.Equal(ImageResult.Error, r.Status);
+                Assert.Null(r.Score);
+                Assert.Equal(kind, r.ErrorKind);
+                Assert.False(string.IsNullOrWhiteSpace(r.ErrorMessage));
+            }
+            Assert.Equal("proxy-sharpness", r.Model);
+            Assert.Equal("1", r.ModelVersion);
+        }
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        var all = summary.RootElement.GetProperty("all");
+        Assert.Equal(Inputs.Length, all.GetProperty("count").GetInt64());
+        Assert.Equal(Inputs.Count(i => i.ErrorKind is null), all.GetProperty("scored").GetInt64());
+        Assert.Equal(1, all.GetProperty("failed_by_kind").GetProperty("too-large").GetInt64());
+        var scores = results.Where(r => r.Score is not null).Select(r => (double)r.Score!.Value).ToList();
+        Assert.Equal(scores.Average(), all.GetProperty("mean").GetDouble(), 5);
+        Assert.Equal(scores.Min(), all.GetProperty("min").GetDouble(), 6);
+        Assert.Equal(scores.Max(), all.GetProperty("max").GetDouble(), 6);
+        foreach (var p in new[] { "p1", "p5", "p25", "p50", "p75", "p95", "p99" })
+            Assert.True(all.GetProperty("percentiles").TryGetProperty(p, out _), $"summary lacks {p}");
+        Assert.Equal(scores.Count, all.GetProperty("histogram").EnumerateArray().Sum(b => b.GetProperty("count").GetInt64()));
+
+        var folders = summary.RootElement.GetProperty("by_folder");
+        Assert.Equal(["broken", "cats", "misc", "."], folders.EnumerateObject().Select(f => f.Name).OrderBy(n => n == "." ? "~" : n));
+        Assert.Equal(3, folders.GetProperty("cats").GetProperty("scored").GetInt64());
+        Assert.Equal(4, folders.GetProperty("broken").GetProperty("failed").GetInt64());
+        Assert.Equal(1, folders.GetProperty(".").GetProperty("count").GetInt64());
+    }
+
+    [Fact]
+    public async Task Files_and_folders_can_be_mixed_and_scores_match_across_runs()
+    {
+        var source = Source();
+        var first = Path.Combine(_dir.Path, "first");
+        var second = Path.Combine(_dir.Path, "second");
+        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], null, first, ResultFormat.Csv, 2, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], null, second, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        var a = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(first, "results.csv")), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
+        var b = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(second, "results.csv")), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
+        Assert.Equal(["cats/chelsea.png", "cats/deep/q444.jpg", "cats/lossy.webp", "top.png"], a.Keys.Order());
+        Assert.Equal(a.OrderBy(x => x.Key), b.OrderBy(x => x.Key));
+    }
+
+    [Fact]
+    public async Task An_empty_folder_gives_a_finished_job_with_zero_images_and_a_note()
+    {
+        var empty = _dir.Sub("empty/");
+        var output = Path.Combine(_dir.Path, "out");
+        Assert.Equal(0, await ScoreCommand.Run([empty], null, output, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        Assert.Equal(0, summary.RootElement.GetProperty("all").GetProperty("count").GetInt64());
+        Assert.Contains("no images found", summary.RootElement.GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("no-such-model", null, "unknown model 'no-such-model'")]
+    [InlineData(null, "missing-folder", "does not exist")]
+    public async Task Invalid_requests_are_refused_with_a_message_that_says_what_to_fix(string? model, string? source, string expected)
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = await ScoreCommand.Run([source is null ? Source() : Path.Combine(_dir.Path, source)], model, Path.Combine(_dir.Path, "out"),
+                ResultFormat.Csv, 64, [], true, false, CancellationToken.None);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error.ToString());
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,161 @@
+using DpIqa.Hosting;
+using DpIqa.Jobs;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+
+namespace DpIqa.Tests.Jobs;
+
+/// <summary>
+/// The job grain's lease protocol on a real (in-process) Orleans cluster, with the test playing the workers:
+/// leases expire and are handed out again, only the first completion of a shard counts, and a job survives
+/// the deactivation of its grain.
+/// </summary>
+public sealed class JobGrainTests : IAsyncLifetime
+{
+    private TestCluster _cluster = null!;
+    private readonly TempFolder _dir = new();
+
+    private sealed class Silo : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Scoring:Enabled"] = "false", // the test is the worker
+                ["Jobs:LeaseSeconds"] = "1",
+            }).Build();
+            silo.AddMemoryGrainStorage(JobGrain.StorageName);
+            silo.AddDpIqa(config);
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<Silo>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private async Task<IJobGrain> StartJob(int images, int shardSize)
+    {
+        for (int i = 0; i < images; i++) _dir.Copy(Path.Combine(RepoPaths.Photos, "skimage-chelsea.png"), $"in/img-{i:D3}.png");
+        var job = _cluster.GrainFactory.GetGrain<IJobGrain>("job-" + Guid.NewGuid().ToString("N")[..8]);
+        await job.Start(new JobSpec { Sources = [Path.Combine(_dir.Path, "in")], Model = "proxy-sharpness", Output = Path.Combine(_dir.Path, "out"), ShardSize = shardSize });
+        for (int i = 0; i < 100 && !(await job.GetStatus()).ListingDone; i++) await Task.Delay(50);
+        return job;
+    }
+
+    private static ShardOutcome Outcome(int images, double score)
+    {
+        var all = new ScoreAggregate();
+        for (int i = 0; i < images; i++) all.AddScore(score);
+        return new ShardOutcome { All = all, ByFolder = new() { ["."] = all }, ResultFile = "unused" };
+    }
+
+    private static async Task<List<ShardLease>> LeaseAll(IJobGrain job, string worker)
+    {
+        var leases = new List<ShardLease>();
+        while (await job.Lease(worker) is { } lease) leases.Add(lease);
+        return leases;
+    }
+
+    [Fact]
+    public async Task Expired_leases_are_handed_out_again_and_only_the_first_completion_counts()
+    {
+        var job = await StartJob(images: 7, shardSize: 2);
+        var status = await job.GetStatus();
+        Assert.Equal((7, 4), (status.Total, status.Shards));
+
+        var a = await LeaseAll(job, "worker-a");
+        Assert.Equal([0, 1, 2, 3], a.Select(l => l.Shard));
+        Assert.Null(await job.Lease("worker-b")); // nothing left while leases are live
+        Assert.True(await job.Complete(0, a[0].Token, Outcome(2, 0.5)));
+        Assert.False(await job.Complete(0, a[0].Token, Outcome(2, 0.5))); // a duplicate is ignored
+
+        await Task.Delay(1500); // worker-a "dies": its other leases expire
+        Assert.False(await job.Renew(1, a[1].Token));
+        var b = await LeaseAll(job, "worker-b");
+        Assert.Equal([1, 2, 3], b.Select(l => l.Shard).Order());
+
+        // worker-a was only slow: its completion of shard 1 is the first, so it counts; worker-b's does not.
+        Assert.True(await job.Complete(1, a[1].Token, Outcome(2, 0.25)));
+        Assert.False(await job.Complete(1, b.Single(l => l.Shard == 1).Token, Outcome(2, 0.25)));
+        Assert.True(await job.Complete(2, b.Single(l => l.Shard == 2).Token, Outcome(2, 0.75)));
+        Assert.Equal(JobState.Running, (await job.GetStatus()).State);
+        Assert.True(await job.Complete(3, b.Single(l => l.Shard == 3).Token, Outcome(1, 1.0)));
+
+        status = await job.GetStatus();
+        Assert.Equal(JobState.Completed, status.State);
+        Assert.Equal(7, status.Scored);
+        Assert.Equal(0, status.Failed);
+        var summary = await job.GetSummary();
+        Assert.Equal((2 * 0.5 + 2 * 0.25 + 2 * 0.75 + 1.0) / 7, summary.All.Mean!.Value, 9);
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.Null(await job.Lease("worker-c"));
+    }
+
+    [Fact]
+    public async Task A_released_lease_goes_straight_back_to_the_queue()
+    {
+        var job = await StartJob(images: 3, shardSize: 3);
+        var lease = (await job.Lease("worker-a"))!;
+        Assert.Null(await job.Lease("worker-b"));
+        await job.Release(lease.Shard, lease.Token);
+        var again = await job.Lease("worker-b");
+        Assert.Equal(lease.Shard, again!.Shard);
+        Assert.NotEqual(lease.Token, again.Token);
+    }
+
+    [Fact]
+    public async Task A_job_survives_the_deactivation_of_its_grain()
+    {
+        var job = await StartJob(images: 6, shardSize: 2);
+        var leases = await LeaseAll(job, "worker-a");
+        Assert.True(await job.Complete(0, leases[0].Token, Outcome(2, 0.5)));
+        await Task.Delay(1200); // let the grain save its state (Jobs:SaveIntervalMs)
+
+        await _cluster.GrainFactory.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var status = await job.GetStatus();
+        Assert.Equal((JobState.Running, 1, 2L), (status.State, status.ShardsDone, status.Scored));
+        // Leases lived in the old activation: the unfinished shards are leasable again at once.
+        var again = await LeaseAll(job, "worker-b");
+        Assert.Equal([1, 2], again.Select(l => l.Shard).Order());
+        foreach (var l in again) Assert.True(await job.Complete(l.Shard, l.Token, Outcome(2, 0.5)));
+        Assert.Equal((JobState.Completed, 6L), ((await job.GetStatus()).State, (await job.GetStatus()).Scored));
+    }
+
+    [Fact]
+    public async Task Cancel_stops_handing_out_shards()
+    {
+        var job = await StartJob(images: 4, shardSize: 1);
+        var status = await job.Cancel();
+        Assert.Equal(JobState.Cancelled, status.State);
+        Assert.Null(await job.Lease("worker-a"));
+    }
+
+    [Theory]
+    [InlineData(0, "shard size 0 is out of range")]
+    [InlineData(64, "unknown model")]
+    public async Task Bad_specs_are_refused_before_anything_runs(int shardSize, string message)
+    {
+        var job = _cluster.GrainFactory.GetGrain<IJobGrain>("bad-" + Guid.NewGuid().ToString("N")[..8]);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.Start(new JobSpec
+        {
+            Sources = [RepoPaths.Photos],
+            Model = shardSize == 0 ? "proxy-sharpness" : "dp-iqa-koniq-missing",
+            Output = Path.Combine(_dir.Path, "out"),
+            ShardSize = shardSize,
+        }));
+        Assert.Contains(message, e.Message);
+        Assert.Equal(JobState.Pending, (await job.GetStatus()).State);
+    }
+}

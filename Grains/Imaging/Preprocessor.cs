@@ -48,9 +48,13 @@ internal sealed class PreprocessedImage(byte[] rgb, int originalWidth, int origi
 /// <summary>The model input layout: float32 CHW in [0, 1], exactly <c>torchvision.transforms.ToTensor()</c>.</summary>
 internal static class ModelInput
 {
+    // v / 255f for every byte: a table lookup gives the exact float32 division ToTensor does, faster.
+    private static readonly float[] Scale = Enumerable.Range(0, 256).Select(v => v / 255f).ToArray();
+
     /// <summary>Writes <paramref name="rgb"/> (HWC bytes) as CHW floats v/255 into <paramref name="chw"/>.</summary>
     public static void ToTensor(ReadOnlySpan<byte> rgb, Span<float> chw)
     {
+        var scale = Scale.AsSpan();
         int plane = rgb.Length / 3;
         var r = chw[..plane];
         var g = chw.Slice(plane, plane);
@@ -58,9 +62,9 @@ internal static class ModelInput
         for (int i = 0, j = 0; i < plane; i++, j += 3)
         {
             // ToTensor: uint8 -> float32, then divide by 255 in float32.
-            r[i] = rgb[j] / 255f;
-            g[i] = rgb[j + 1] / 255f;
-            b[i] = rgb[j + 2] / 255f;
+            r[i] = scale[rgb[j]];
+            g[i] = scale[rgb[j + 1]];
+            b[i] = scale[rgb[j + 2]];
         }
     }
 }

@@ -77,7 +77,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
     private static SessionOptions NewOptions(InferenceOptions options)
     {
         var o = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (options.IntraOpThreads > 0) o.IntraOpNumThreads = options.IntraOpThreads;
+        o.IntraOpNumThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Math.Max(1, Environment.ProcessorCount / 2);
+        // Idle ONNX Runtime threads spin by default, taking the cores the decoders need on a CPU silo.
+        if (!options.AllowSpinning) o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return o;
     }
 

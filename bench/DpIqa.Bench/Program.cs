@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Globalization;
+using DpIqa.Bench;
+
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | all
+var what = args.FirstOrDefault() ?? "all";
+var root = Repo.Root;
+if (what is "preprocess" or "all") await PreprocessBench.Run(root);
+if (what is "pipeline" or "all") await PipelineBench.Run(root);
+return 0;
+
+namespace DpIqa.Bench
+{
+    internal static class Repo
+    {
+        public static string Root { get; } = Find();
+
+        private static string Find()
+        {
+            for (var d = new DirectoryInfo(Environment.CurrentDirectory); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "DpIqa.Cluster.sln"))) return d.FullName;
+            throw new InvalidOperationException("run from inside the repository");
+        }
+
+        /// <summary>Runs the PIL baseline script; returns its best ms/image.</summary>
+        public static double Pil(int workers, int repeats, IEnumerable<string> files)
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString() }.Concat(files))
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd();
+            var error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"PIL baseline failed (is python3-pil installed?): {error}");
+            var field = output.Split(' ').Single(f => f.StartsWith("best_ms_per_image="));
+            return double.Parse(field.Split('=')[1], CultureInfo.InvariantCulture);
+        }
+    }
+}

@@ -34,7 +34,7 @@ internal sealed class LocalSilo : IAsyncDisposable
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
-            silo.AddMemoryGrainStorage(Jobs.JobGrain.StorageName);
+            silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
             silo.AddDpIqa(builder.Configuration);
         });
         var host = builder.Build();

@@ -7,7 +7,7 @@ var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering();
-    silo.AddMemoryGrainStorage(DpIqa.Jobs.JobGrain.StorageName);
+    silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
     silo.AddDpIqa(builder.Configuration);
 });
 await builder.Build().RunAsync();

@@ -11,6 +11,9 @@ namespace DpIqa.Hosting;
 /// <summary>The one place where a silo's DP-IQA capabilities are wired up, from configuration.</summary>
 public static class SiloSetup
 {
+    /// <summary>Name of the grain storage holding job and catalog state.</summary>
+    public const string JobStorage = "jobs";
+
     /// <summary>
     /// Adds model catalog, inference, imaging limits, job options and (when <c>Scoring:Enabled</c>) the
     /// scoring workers. Clustering and grain storage named <c>jobs</c> are the host's choice.

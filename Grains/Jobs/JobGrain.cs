@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DpIqa.Hosting;
 using DpIqa.Models;
 using DpIqa.Results;
 using DpIqa.Statistics;
@@ -21,7 +22,7 @@ internal sealed partial class JobGrain(
     IOptions<JobOptions> options,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
-    public const string StorageName = "jobs";
+    public const string StorageName = SiloSetup.JobStorage;
 
     private sealed record ActiveLease(Guid Token, string Worker, DateTimeOffset Deadline);
 

@@ -21,6 +21,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Task[] _loops;
     private readonly string _inputName, _outputName;
+    private readonly bool _uint8Input;
     private readonly RunOptions _runOptions = new();
 
     public ModelManifest Manifest { get; }
@@ -37,6 +38,14 @@ internal sealed partial class ModelSession : IAsyncDisposable
         (_session, Device) = CreateSession(model, options, logger);
         _inputName = Manifest.Input;
         _outputName = Manifest.Output;
+        _uint8Input = Manifest.InputType switch
+        {
+            "float32" => false,
+            "uint8" => true,
+            _ => throw new InvalidOperationException($"model '{Manifest.Name}': input_dtype '{Manifest.InputType}' is not supported (float32 NCHW or uint8 NHWC)"),
+        };
+        if (Manifest.Preprocessing is not (ModelManifest.DpIqaPreprocessing or ModelManifest.DpIqaPreprocessingUint8))
+            throw new InvalidOperationException($"model '{Manifest.Name}': preprocessing '{Manifest.Preprocessing}' is not one this cluster implements ({ModelManifest.DpIqaPreprocessing}, {ModelManifest.DpIqaPreprocessingUint8})");
         if (!_session.InputMetadata.ContainsKey(_inputName))
             throw new InvalidOperationException($"model '{Manifest.Name}' has no input named '{_inputName}' (it has {string.Join(", ", _session.InputMetadata.Keys)})");
         if (!_session.OutputMetadata.ContainsKey(_outputName))
@@ -96,7 +105,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
     {
         int maxBatch = Math.Max(1, _options.MaxBatch);
         const int imageFloats = 3 * Preprocessor.Size * Preprocessor.Size;
-        var input = new float[maxBatch * imageFloats];
+        // One reusable input buffer per run loop: float32 NCHW, or the pixels as they are (uint8 NHWC) when the graph scales them.
+        var input = _uint8Input ? null : new float[maxBatch * imageFloats];
+        var pixels = _uint8Input ? new byte[maxBatch * imageFloats] : null;
         var batch = new List<Request>(maxBatch);
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync())
@@ -113,22 +124,22 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 var more = reader.WaitToReadAsync().AsTask();
                 if (await Task.WhenAny(more, Task.Delay(left)) != more || !await more) break;
             }
-            RunBatch(batch, input, imageFloats);
+            RunBatch(batch, input, pixels, imageFloats);
         }
     }
 
-    private void RunBatch(List<Request> batch, float[] input, int imageFloats)
+    private void RunBatch(List<Request> batch, float[]? input, byte[]? pixels, int imageFloats)
     {
         try
         {
-            var scores = Run(batch, input, imageFloats);
+            var scores = Run(batch, input, pixels, imageFloats);
             for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(scores[i]);
         }
         catch (Exception e) when (batch.Count > 1)
         {
             // One image must not fail its batch-mates: retry each alone.
             Log.BatchFailed(_logger, Manifest.Name, batch.Count, e.Message);
-            foreach (var request in batch) RunBatch([request], input, imageFloats);
+            foreach (var request in batch) RunBatch([request], input, pixels, imageFloats);
         }
         catch (Exception e)
         {
@@ -136,12 +147,23 @@ internal sealed partial class ModelSession : IAsyncDisposable
         }
     }
 
-    private float[] Run(List<Request> batch, float[] input, int imageFloats)
+    private float[] Run(List<Request> batch, float[]? input, byte[]? pixels, int imageFloats)
     {
-        for (int i = 0; i < batch.Count; i++)
-            ModelInput.ToTensor(batch[i].Image.Rgb, input.AsSpan(i * imageFloats, imageFloats));
-        using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, batch.Count * imageFloats),
-            [batch.Count, 3, Preprocessor.Size, Preprocessor.Size]);
+        OrtValue tensor;
+        if (pixels is not null)
+        {
+            for (int i = 0; i < batch.Count; i++) batch[i].Image.Rgb.CopyTo(pixels.AsSpan(i * imageFloats, imageFloats));
+            tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(0, batch.Count * imageFloats),
+                [batch.Count, Preprocessor.Size, Preprocessor.Size, 3]);
+        }
+        else
+        {
+            for (int i = 0; i < batch.Count; i++)
+                ModelInput.ToTensor(batch[i].Image.Rgb, input.AsSpan(i * imageFloats, imageFloats));
+            tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input!.AsMemory(0, batch.Count * imageFloats),
+                [batch.Count, 3, Preprocessor.Size, Preprocessor.Size]);
+        }
+        using var _ = tensor;
         using var outputs = _session.Run(_runOptions, [_inputName], [tensor], [_outputName]);
         var scores = outputs[0].GetTensorDataAsSpan<float>();
         if (scores.Length < batch.Count)

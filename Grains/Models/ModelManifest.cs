@@ -8,6 +8,9 @@ public sealed record ModelManifest
     /// <summary>Preprocessing id of DP-IQA's pipeline: PIL RGB, bilinear resize to 512x512, ToTensor (no normalisation).</summary>
     public const string DpIqaPreprocessing = "pil-rgb-bilinear-512-totensor";
 
+    /// <summary>The same pipeline up to the 8-bit image, fed as uint8 NHWC; the graph casts and scales (v / 255).</summary>
+    public const string DpIqaPreprocessingUint8 = "pil-rgb-bilinear-512-uint8-nhwc";
+
     [JsonPropertyName("name")] public required string Name { get; init; }
     [JsonPropertyName("version")] public required string Version { get; init; }
     [JsonPropertyName("description")] public string Description { get; init; } = "";

@@ -60,14 +60,13 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     private static (InferenceSession, string) CreateSession(ResolvedModel model, InferenceOptions options, ILogger logger)
     {
-        var bytes = model.Load();
         if (string.Equals(options.Device, "cuda", StringComparison.OrdinalIgnoreCase))
         {
             var cudaOptions = NewOptions(options);
             try
             {
                 cudaOptions.AppendExecutionProvider_CUDA(options.DeviceId);
-                var session = new InferenceSession(bytes, cudaOptions);
+                var session = model.CreateSession(cudaOptions);
                 Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, $"cuda:{options.DeviceId}");
                 return (session, $"cuda:{options.DeviceId}");
             }
@@ -78,7 +77,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 Log.CudaUnavailable(logger, model.Manifest.Name, e.GetType().Name, e.Message.Split('\n')[0]);
             }
         }
-        var cpu = new InferenceSession(bytes, NewOptions(options));
+        var cpu = model.CreateSession(NewOptions(options));
         Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, "cpu");
         return (cpu, "cpu");
     }

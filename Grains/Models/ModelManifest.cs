@@ -23,4 +23,6 @@ public sealed record ModelManifest
     [JsonPropertyName("output")] public string Output { get; init; } = "score";
     [JsonPropertyName("score_range")] public double[] ScoreRange { get; init; } = [0, 1];
     [JsonPropertyName("direction")] public string Direction { get; init; } = "higher-is-better";
+    /// <summary>External-data files (models over 2 GB) and their sha256.</summary>
+    [JsonPropertyName("external_data")] public Dictionary<string, string>? ExternalData { get; init; }
 }

@@ -23,6 +23,8 @@ public sealed class ImageResult
     public string Model { get; set; } = "";
     /// <summary>Model version.</summary>
     public string ModelVersion { get; set; } = "";
+    /// <summary>sha256 of the model's ONNX file: which exact weights produced the score.</summary>
+    public string ModelSha256 { get; set; } = "";
     /// <summary>Time from fetch start to score, in milliseconds.</summary>
     public double Milliseconds { get; set; }
 

@@ -48,7 +48,7 @@ internal sealed class ShardScorer
     private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = new ImageResult { Path = item.Path, Model = manifest.Name, ModelVersion = manifest.Version };
+        var result = new ImageResult { Path = item.Path, Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256 };
         try
         {
             byte[] bytes;

@@ -65,6 +65,7 @@ public sealed class ScoreCommandTests : IDisposable
             }
             Assert.Equal("proxy-sharpness", r.Model);
             Assert.Equal("1", r.ModelVersion);
+            Assert.Equal(DpIqa.Models.ModelCatalog.ProxyManifest.Sha256, r.ModelSha256);
         }
 
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));

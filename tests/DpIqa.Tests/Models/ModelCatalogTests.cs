@@ -44,5 +44,33 @@ public sealed class ModelCatalogTests : IDisposable
         Assert.Contains("proxy-sharpness", e.Message);
     }
 
+    [Fact]
+    public void Import_reads_the_contract_from_the_graph_records_the_hash_and_remove_deletes_it()
+    {
+        using var source = new TempFolder();
+        var onnx = Path.Combine(source.Path, "exported.onnx");
+        File.WriteAllBytes(onnx, ProxyModel.Build());
+        var catalog = Catalog();
+        var m = catalog.Import(onnx, "my-model", manifestPath: null, version: "2");
+        Assert.Equal(("image", "score", "float32", "2"), (m.Input, m.Output, m.InputType, m.Version));
+        Assert.Equal(ModelCatalog.Sha256Hex(ProxyModel.Build()), m.Sha256);
+        Assert.Equal(ProxyModel.Build(), catalog.Resolve("my-model").Load());
+        catalog.Remove("my-model");
+        Assert.DoesNotContain("my-model", catalog.List().Select(x => x.Name));
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "my-model.onnx")));
+    }
+
+    [Theory]
+    [InlineData("Bad Name", "is not allowed")]
+    [InlineData("proxy-sharpness", "built-in")]
+    public void Import_refuses_bad_names(string name, string message)
+    {
+        using var source = new TempFolder();
+        var onnx = Path.Combine(source.Path, "exported.onnx");
+        File.WriteAllBytes(onnx, ProxyModel.Build());
+        var e = Assert.Throws<ArgumentException>(() => Catalog().Import(onnx, name, null, null));
+        Assert.Contains(message, e.Message);
+    }
+
     public void Dispose() => _dir.Dispose();
 }

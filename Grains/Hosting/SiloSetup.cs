@@ -3,6 +3,7 @@ using DpIqa.Inference;
 using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Scoring;
+using DpIqa.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,6 +27,8 @@ public static class SiloSetup
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
         services.AddOptions<JobOptions>().Bind(configuration.GetSection(JobOptions.Section));
         services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.Section));
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
+        services.AddSingleton<ObjectStore>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceService>();
         services.AddSingleton<ShardScorer>();

@@ -19,6 +19,7 @@ namespace DpIqa.Jobs;
 internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
     ModelCatalog models,
+    ObjectStore store,
     IOptions<JobOptions> options,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -78,7 +79,8 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"job '{JobId}' already exists with another spec; pick a new job id");
         }
         var model = Validate(spec);
-        Directory.CreateDirectory(spec.Output);
+        await store.ValidateSources(spec.Sources);
+        await store.PrepareOutput(spec.Output);
         Job.Spec = spec;
         Job.State = JobState.Running;
         Job.SubmittedAt = DateTimeOffset.UtcNow;
@@ -96,7 +98,6 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"shard size {spec.ShardSize} is out of range: use 1 to {options.Value.MaxShardSize}");
         if (string.IsNullOrWhiteSpace(spec.Output)) throw new ArgumentException("no output given: name a folder for the results");
         if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
-        SourceListing.Validate(spec.Sources);
         return models.Resolve(spec.Model); // throws ArgumentException naming the models there are
     }
 
@@ -108,7 +109,7 @@ internal sealed partial class JobGrain(
         var batch = new List<SourceItem>(spec.ShardSize);
         try
         {
-            await foreach (var item in SourceListing.List(spec.Sources, _stop.Token))
+            await foreach (var item in store.List(spec.Sources, _stop.Token))
             {
                 if (skip > 0) { skip--; continue; }
                 batch.Add(item);
@@ -139,7 +140,7 @@ internal sealed partial class JobGrain(
     private async Task AddShard(List<SourceItem> items)
     {
         int shard = Job.ShardCount;
-        await LocalFiles.WriteWhole(ShardManifest.ManifestPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
+        await store.WriteWhole(ShardManifest.ManifestPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
         Job.ShardCount++;
         Job.EnsureCapacity(Job.ShardCount);
         Job.Total += items.Count;
@@ -234,7 +235,7 @@ internal sealed partial class JobGrain(
         Job.FinishedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
         _dirty = false;
-        await LocalFiles.WriteWhole(Path.Combine(Job.Spec!.Output, "summary.json"),
+        await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
             JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);

@@ -177,14 +177,14 @@ internal static class ResultFiles
     }
 
     public static string ShardResultPath(string output, int shard, ResultFormat format) =>
-        Path.Combine(output, "shards", $"shard-{shard:D6}.{Extension(format)}");
+        Storage.Locations.Join(output, "shards", $"shard-{shard:D6}.{Extension(format)}");
 
-    /// <summary>Concatenates the shard result files, in shard order, into one file.</summary>
-    public static async Task<int> Merge(IEnumerable<string> shardFiles, ResultFormat format, string destination)
+    /// <summary>Concatenates the shard result files, in shard order, into one file (local or blob).</summary>
+    public static async Task<int> Merge(Storage.ObjectStore store, IEnumerable<string> shardFiles, ResultFormat format, string destination)
     {
         var all = new List<ImageResult>();
-        foreach (var file in shardFiles) all.AddRange(await Decode(await File.ReadAllBytesAsync(file), format));
-        await Storage.LocalFiles.WriteWhole(destination, await Encode(all, format));
+        foreach (var file in shardFiles) all.AddRange(await Decode(await store.Read(file), format));
+        await store.WriteWhole(destination, await Encode(all, format));
         return all.Count;
     }
 }

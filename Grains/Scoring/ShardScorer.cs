@@ -16,15 +16,15 @@ namespace DpIqa.Scoring;
 internal sealed class ShardScorer
 {
     private readonly InferenceService _inference;
-    private readonly ModelCatalog _models;
+    private readonly ObjectStore _store;
     private readonly ImageLimits _limits;
     private readonly ScoringOptions _options;
     private readonly SemaphoreSlim _decodeSlots;
 
-    public ShardScorer(InferenceService inference, ModelCatalog models, IOptions<ImageLimits> limits, IOptions<ScoringOptions> options)
+    public ShardScorer(InferenceService inference, ObjectStore store, IOptions<ImageLimits> limits, IOptions<ScoringOptions> options)
     {
+        _store = store;
         _inference = inference;
-        _models = models;
         _limits = limits.Value;
         _options = options.Value;
         int threads = _options.DecodeThreads > 0 ? _options.DecodeThreads : Environment.ProcessorCount;
@@ -33,7 +33,7 @@ internal sealed class ShardScorer
 
     public async Task<ShardOutcome> Score(ShardLease lease, CancellationToken cancellationToken)
     {
-        var items = ShardManifest.Decode(await File.ReadAllBytesAsync(lease.Manifest, cancellationToken));
+        var items = ShardManifest.Decode(await _store.Read(lease.Manifest, cancellationToken));
         var session = _inference.Session(lease.Model);
         var manifest = session.Manifest;
         var results = new ImageResult[items.Count];
@@ -41,7 +41,7 @@ internal sealed class ShardScorer
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
             async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, ct));
 
-        await LocalFiles.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
+        await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
         return Aggregate(results, lease.ResultFile, manifest.Version);
     }
 
@@ -54,9 +54,9 @@ internal sealed class ShardScorer
             byte[] bytes;
             try
             {
-                bytes = await File.ReadAllBytesAsync(item.Location, ct);
+                bytes = await _store.Read(item.Location, ct);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Azure.RequestFailedException)
             {
                 throw new ImageError(ImageErrorKind.Fetch, $"cannot read {item.Location}: {e.Message}");
             }

@@ -21,5 +21,5 @@ internal static class ShardManifest
             .Select(l => new SourceItem(l.Location, l.Path))
             .ToList();
 
-    public static string ManifestPath(string output, int shard) => Path.Combine(output, "manifests", $"shard-{shard:D6}.jsonl");
+    public static string ManifestPath(string output, int shard) => Locations.Join(output, "manifests", $"shard-{shard:D6}.jsonl");
 }

@@ -14,21 +14,8 @@ internal sealed record SourceItem(string Location, string Path);
 /// </summary>
 internal static class SourceListing
 {
-    /// <summary>Throws <see cref="ArgumentException"/> when a source does not exist.</summary>
-    public static void Validate(IReadOnlyList<string> sources)
+    public static async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, bool prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (sources.Count == 0) throw new ArgumentException("no source given: name at least one folder or image file");
-        foreach (var source in sources)
-        {
-            if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder or an image file");
-            if (!Directory.Exists(source) && !File.Exists(source))
-                throw new ArgumentException($"source '{source}' does not exist: name a folder or an image file");
-        }
-    }
-
-    public static async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        bool prefix = sources.Count > 1;
         foreach (var source in sources)
         {
             var full = Path.GetFullPath(source);

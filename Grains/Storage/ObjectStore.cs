@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using DpIqa.Imaging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace DpIqa.Storage;
+
+/// <summary>
+/// Reads, writes and lists job data wherever a location points: local folders or Azure Blob Storage.
+/// Transient storage errors (HTTP 408/429/5xx, I/O) are retried with exponential backoff on top of the Azure
+/// SDK's own retries; what still fails reaches the caller (a scoring worker turns it into a 'fetch' error record).
+/// </summary>
+internal sealed class ObjectStore
+{
+    private readonly BlobServiceClient? _blobs;
+    private readonly ResiliencePipeline _retry;
+
+    public ObjectStore(IOptions<StorageOptions> options)
+    {
+        var o = options.Value;
+        if (!string.IsNullOrWhiteSpace(o.ConnectionString)) _blobs = new BlobServiceClient(o.ConnectionString);
+        else if (!string.IsNullOrWhiteSpace(o.BlobServiceUri)) _blobs = new BlobServiceClient(new Uri(o.BlobServiceUri), new DefaultAzureCredential());
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<RequestFailedException>(e => e.Status is 408 or 429 or >= 500).Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
+            MaxRetryAttempts = 3,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(200),
+            UseJitter = true,
+        }).Build();
+    }
+
+    private BlobContainerClient Container(string location)
+    {
+        if (_blobs is null)
+            throw new ArgumentException($"'{location}' is in blob storage but no storage account is configured (set Storage:ConnectionString or Storage:BlobServiceUri)");
+        return _blobs.GetBlobContainerClient(Locations.ParseBlob(location).Container);
+    }
+
+    public async Task<byte[]> Read(string location, CancellationToken cancellationToken = default)
+    {
+        if (!Locations.IsBlob(location)) return await _retry.ExecuteAsync(async ct => await File.ReadAllBytesAsync(location, ct), cancellationToken);
+        var blob = Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
+        return await _retry.ExecuteAsync(async ct => (await blob.DownloadContentAsync(ct)).Value.Content.ToArray(), cancellationToken);
+    }
+
+    /// <summary>Writes the whole content at once: readers see the old content or the new, never part of it.</summary>
+    public async Task WriteWhole(string location, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        if (!Locations.IsBlob(location))
+        {
+            await _retry.ExecuteAsync(async ct => await LocalFiles.WriteWhole(location, content, ct), cancellationToken);
+            return;
+        }
+        var blob = Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
+        await _retry.ExecuteAsync(async ct => await blob.UploadAsync(BinaryData.FromBytes(content), overwrite: true, ct), cancellationToken);
+    }
+
+    /// <summary>Refuses sources that do not exist, with a message saying what to fix.</summary>
+    public async Task ValidateSources(IReadOnlyList<string> sources, CancellationToken cancellationToken = default)
+    {
+        if (sources.Count == 0) throw new ArgumentException("no source given: name at least one folder, image file or blob container");
+        foreach (var source in sources)
+        {
+            if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder, an image file or a blob container");
+            if (Locations.IsBlob(source))
+            {
+                var container = Container(source);
+                if (!await container.ExistsAsync(cancellationToken))
+                    throw new ArgumentException($"blob container '{container.Name}' does not exist (source '{source[Locations.BlobScheme.Length..]}')");
+            }
+            else if (!Directory.Exists(source) && !File.Exists(source))
+            {
+                throw new ArgumentException($"source '{source}' does not exist: name a folder or an image file");
+            }
+        }
+    }
+
+    /// <summary>Creates the output folder or container.</summary>
+    public async Task PrepareOutput(string output, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("no output given: name a folder or a container/prefix for the results");
+        if (Locations.IsBlob(output)) await Container(output).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        else Directory.CreateDirectory(output);
+    }
+
+    /// <summary>
+    /// Every image of the sources in a stable order, streaming (blob listings page by page), so scoring starts
+    /// before listing ends and a restarted listing can skip what it already wrote.
+    /// </summary>
+    public async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var local = sources.Where(s => !Locations.IsBlob(s)).ToList();
+        if (local.Count > 0)
+            await foreach (var item in SourceListing.List(local, sources.Count > 1, cancellationToken)) yield return item;
+        foreach (var source in sources.Where(Locations.IsBlob))
+        {
+            var (containerName, prefix) = Locations.ParseBlob(source);
+            var container = Container(source);
+            var listPrefix = prefix.Length == 0 ? null : prefix.TrimEnd('/') + "/";
+            // A blob listing is already in name order; each page arrives as it is listed.
+            await foreach (var page in container.GetBlobsAsync(new GetBlobsOptions { Prefix = listPrefix }, cancellationToken).AsPages(pageSizeHint: 5000))
+            {
+                foreach (var blob in page.Values)
+                {
+                    if (!ImageFormats.Extensions.Contains(Path.GetExtension(blob.Name))) continue;
+                    var relative = listPrefix is null ? blob.Name : blob.Name[listPrefix.Length..];
+                    if (sources.Count > 1) relative = (prefix.Length == 0 ? containerName : prefix.TrimEnd('/').Split('/')[^1]) + "/" + relative;
+                    yield return new SourceItem(Locations.Blob($"{containerName}/{blob.Name}"), relative);
+                }
+            }
+        }
+    }
+}

@@ -76,6 +76,10 @@ public sealed record JobStatus
     [Id(13)] public string? Model { get; init; }
     /// <summary>When the job was submitted.</summary>
     [Id(14)] public DateTimeOffset SubmittedAt { get; init; }
+    /// <summary>The silo hosting the job grain right now.</summary>
+    [Id(15)] public string? Coordinator { get; init; }
+    /// <summary>Shards completed per silo (the silos that have worked on this job).</summary>
+    [Id(16)] public Dictionary<string, int> ShardsBySilo { get; init; } = new();
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;
     /// <summary>Whether the job has ended.</summary>

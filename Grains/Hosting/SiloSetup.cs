@@ -4,8 +4,13 @@ using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Scoring;
 using DpIqa.Storage;
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 
 namespace DpIqa.Hosting;
 
@@ -36,4 +41,42 @@ public static class SiloSetup
             services.AddHostedService<ScoringWorker>();
         return silo;
     }
+
+    /// <summary>
+    /// Clustering and job state from configuration. With <c>Storage:ConnectionString</c> (or service URIs and
+    /// DefaultAzureCredential): Azure Table membership and Azure Blob grain storage, endpoints from <c>Cluster:*</c>.
+    /// Without: one silo on loopback with in-memory state (development).
+    /// </summary>
+    public static ISiloBuilder UseDpIqaCluster(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var cluster = configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
+        if (!storage.Configured)
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            silo.AddMemoryGrainStorage(JobStorage);
+            return silo;
+        }
+        silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+        var advertised = string.IsNullOrWhiteSpace(cluster.AdvertisedIP) ? IPAddress.Loopback : IPAddress.Parse(cluster.AdvertisedIP);
+        silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        silo.UseAzureStorageClustering(o => o.TableServiceClient = TableClient(storage));
+        AddJobStorage(silo, storage);
+        return silo;
+    }
+
+    /// <summary>Job state in Azure Blob storage (no per-entity size limit, unlike tables: aggregates carry histograms).</summary>
+    public static ISiloBuilder AddJobStorage(ISiloBuilder silo, StorageOptions storage) =>
+        silo.AddAzureBlobGrainStorage(JobStorage, o =>
+        {
+            o.BlobServiceClient = string.IsNullOrWhiteSpace(storage.ConnectionString)
+                ? new BlobServiceClient(new Uri(storage.BlobServiceUri!), new DefaultAzureCredential())
+                : new BlobServiceClient(storage.ConnectionString);
+            o.ContainerName = "dpiqa-grain-state";
+        });
+
+    internal static TableServiceClient TableClient(StorageOptions storage) =>
+        string.IsNullOrWhiteSpace(storage.ConnectionString)
+            ? new TableServiceClient(new Uri(storage.TableServiceUri ?? throw new ArgumentException("set Storage:TableServiceUri (or Storage:ConnectionString)")), new DefaultAzureCredential())
+            : new TableServiceClient(storage.ConnectionString);
 }

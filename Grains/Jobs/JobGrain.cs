@@ -187,6 +187,8 @@ internal sealed partial class JobGrain(
         }
     }
 
+    private static string SiloOf(string worker) => worker.LastIndexOf('/') is var i and > 0 ? worker[..i] : worker;
+
     public Task<bool> Renew(int shard, Guid token)
     {
         var now = DateTimeOffset.UtcNow;
@@ -203,7 +205,9 @@ internal sealed partial class JobGrain(
         if (Job.State is not JobState.Running) return false;
         // The first completion counts, even from a worker whose lease expired: its result file was written whole,
         // and a later run of the same shard overwrites it with the same images.
-        if (_leases.TryGetValue(shard, out var lease) && lease.Token != token) Log.LateCompletion(logger, JobId, shard);
+        var silo = _leases.TryGetValue(shard, out var lease) && lease.Token == token ? SiloOf(lease.Worker) : "(expired lease)";
+        if (lease is not null && lease.Token != token) Log.LateCompletion(logger, JobId, shard);
+        Job.ShardsBySilo[silo] = Job.ShardsBySilo.GetValueOrDefault(silo) + 1;
         _leases.Remove(shard);
         Job.MarkDone(shard);
         Job.ShardsDone++;
@@ -275,6 +279,8 @@ internal sealed partial class JobGrain(
             Message = Job.Message,
             Model = Job.Spec is null ? null : $"{Job.Spec.Model} v{Job.ModelVersion}",
             SubmittedAt = Job.SubmittedAt,
+            Coordinator = RuntimeIdentity,
+            ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
         });
     }
 

@@ -22,6 +22,7 @@ public sealed class JobRecord
     [Id(11)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(12)] public string? ModelVersion { get; set; }
     [Id(13)] public int ShardsDone { get; set; }
+    [Id(14)] public Dictionary<string, int> ShardsBySilo { get; set; } = new();
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

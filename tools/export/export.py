@@ -142,7 +142,7 @@ def export(torch, wrapped, args, description, example_device="cpu"):
     print(f"wrote {onnx_path} ({os.path.getsize(onnx_path) / 2**20:.1f} MiB) and {args.name}.json (sha256 {manifest['sha256'][:12]})")
 
 
-def calibrate_batchnorm(torch, model, images):
+def calibrate_batchnorm(torch, model, images, mirror=False):
     """Random weights give every image the same score unless BatchNorm statistics come from real images."""
     from PIL import Image
     import numpy as np
@@ -150,6 +150,8 @@ def calibrate_batchnorm(torch, model, images):
     for p in images:
         im = Image.open(p).convert("RGB").resize((512, 512), Image.BILINEAR)
         batch.append(torch.from_numpy(np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 255.0))
+        if mirror:
+            batch.append(torch.flip(batch[-1], dims=[2]))
     x = torch.stack(batch)
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -157,8 +159,8 @@ def calibrate_batchnorm(torch, model, images):
             m.momentum = None  # cumulative average over the calibration passes
     model.train()
     with torch.no_grad():
-        for i in range(0, len(x), 4):
-            model(x[i:i + 4])
+        for i in range(0, len(x), 8):
+            model(x[i:i + 8])
     model.eval()
 
 

@@ -4,7 +4,9 @@
 usage: /usr/bin/python3 tools/export/parity_reference.py OUT_DIR IMAGE...
 
 Builds the DP-IQA student architecture with random weights (seed 0), recalibrates its BatchNorm statistics
-on the first 8 images (otherwise every image gets the same score), exports it with export.py as float32
+on every image and its mirror image (otherwise every image gets the same score, and with few calibration
+images some channels' variance is near zero, which makes a random network numerically chaotic: float32
+rounding differences between any two runtimes then grow to whole score units), exports it with export.py as float32
 (`student-random`) and uint8-input (`student-random-u8`) ONNX models into OUT_DIR/models, then writes
 OUT_DIR/reference.json with PyTorch's scores for
   - three fixed random input tensors (also saved, as OUT_DIR/tensors.npy), and
@@ -31,7 +33,14 @@ def main():
 
     torch.manual_seed(0)
     model = export.build_student(torch, torchvision)
-    export.calibrate_batchnorm(torch, model, images[:8])
+    readable = []
+    for path in images:
+        try:
+            Image.open(path).convert("RGB")
+            readable.append(path)
+        except Exception:
+            pass
+    export.calibrate_batchnorm(torch, model, readable, mirror=True)
     model.eval()
 
     models_dir = os.path.join(out, "models")
@@ -40,8 +49,12 @@ def main():
         wrapped = export.ScoreOnly.wrap(torch, model, uint8, False)
         export.export(torch, wrapped, args, "DP-IQA student architecture, RANDOM weights (parity tests only)")
 
+    # Tensors in the range of real inputs: photos blended with uniform noise (pure noise is far outside what
+    # the calibrated random network has seen, and its outputs there are meaningless).
     rng = np.random.default_rng(1)
-    tensors = rng.random((3, 3, 512, 512), dtype=np.float32)
+    photos = [np.asarray(Image.open(p).convert("RGB").resize((512, 512), Image.BILINEAR), dtype=np.float32).transpose(2, 0, 1) / 255
+              for p in readable[:3]]
+    tensors = np.stack([0.8 * p + 0.2 * rng.random(p.shape, dtype=np.float32) for p in photos]).astype(np.float32)
     np.save(os.path.join(out, "tensors.npy"), tensors)
     with torch.no_grad():
         tensor_scores = model(torch.from_numpy(tensors))[0][:, 0].tolist()

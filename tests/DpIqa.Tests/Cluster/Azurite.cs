@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// A real Azurite (the `azurite` npm package) on 127.0.0.1, in memory, on free ports, for the life of a test class.
+/// Found on PATH, in $AZURITE, in /opt/azurite or .cache/azurite; otherwise installed with npm into .cache/azurite.
+/// Without Node.js/npm the tests that need it are skipped and say so.
+/// </summary>
+public sealed class Azurite : IDisposable
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private readonly Process? _process;
+
+    public string? SkipReason { get; }
+    public string ConnectionString { get; } = "";
+
+    public Azurite()
+    {
+        var exe = Find() ?? Install();
+        if (exe is null)
+        {
+            SkipReason = "SKIPPED: Azurite is not available (install Node.js and npm, or set AZURITE to the azurite executable)";
+            Console.WriteLine(SkipReason);
+            return;
+        }
+        int blob = FreePort(), table = FreePort(), queue = FreePort();
+        var psi = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var a in new[] { "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
+                     "--blobHost", "127.0.0.1", "--blobPort", $"{blob}", "--tableHost", "127.0.0.1", "--tablePort", $"{table}",
+                     "--queueHost", "127.0.0.1", "--queuePort", $"{queue}" })
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+                           $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;" +
+                           $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;";
+        WaitForPort(blob);
+        WaitForPort(table);
+    }
+
+    private static string? Find()
+    {
+        var candidates = new List<string?>
+        {
+            Environment.GetEnvironmentVariable("AZURITE"),
+            "/opt/azurite/node_modules/.bin/azurite",
+            Path.Combine(RepoPaths.Root, ".cache", "azurite", "node_modules", ".bin", "azurite"),
+        };
+        candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "azurite")));
+        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
+    }
+
+    private static readonly object InstallLock = new();
+
+    private static string? Install()
+    {
+        lock (InstallLock)
+        {
+            if (Find() is { } found) return found;
+            try
+            {
+                var psi = new ProcessStartInfo("npm") { RedirectStandardOutput = true, RedirectStandardError = true };
+                foreach (var a in new[] { "install", "--no-audit", "--no-fund", "--prefix", Path.Combine(RepoPaths.Root, ".cache", "azurite"), "azurite@3.37.0" })
+                    psi.ArgumentList.Add(a);
+                using var p = Process.Start(psi)!;
+                p.StandardOutput.ReadToEnd();
+                p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                return p.ExitCode == 0 ? Find() : null;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return null; // no npm
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void WaitForPort(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}");
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(100);
+            }
+        }
+        throw new TimeoutException($"Azurite did not listen on port {port} within 30 s");
+    }
+
+    public void Dispose()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        _process?.Dispose();
+    }
+}

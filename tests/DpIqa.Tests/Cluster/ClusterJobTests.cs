@@ -1,0 +1,204 @@
+using Azure.Storage.Blobs;
+using DpIqa.Hosting;
+using DpIqa.Results;
+using DpIqa.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using Orleans.TestingHost;
+using SkiaSharp;
+using Xunit.Abstractions;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// Audit jobs over Azure Blob (Azurite) on multi-silo Orleans clusters (in-process silos, Azure Table membership
+/// and Azure Blob job state on Azurite): every blob ends in the results exactly once and the totals equal the
+/// inputs, while silos join, stop, die, and the silo hosting the job grain dies.
+/// </summary>
+public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IAsyncDisposable
+{
+    private TestCluster? _cluster;
+
+    private sealed class SiloConfig : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var config = silo.Configuration;
+            var storage = new StorageOptions { ConnectionString = config["Storage:ConnectionString"] };
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
+            SiloSetup.AddJobStorage(silo, storage);
+            silo.AddDpIqa(config);
+        }
+    }
+
+    private sealed class ClientConfig : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+            client.UseAzureStorageClustering(o => o.TableServiceClient =
+                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
+    }
+
+    private async Task<TestCluster> StartCluster(int silos)
+    {
+        var builder = new TestClusterBuilder((short)silos);
+        builder.Options.UseTestClusterMembership = false;
+        builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
+        builder.Properties["Jobs:LeaseSeconds"] = "3";
+        builder.Properties["Jobs:SaveIntervalMs"] = "300";
+        builder.Properties["Scoring:PollIntervalMs"] = "100";
+        builder.Properties["Scoring:ConcurrentShards"] = "1";
+        builder.Properties["Inference:MaxWaitMs"] = "2";
+        builder.AddSiloBuilderConfigurator<SiloConfig>();
+        builder.AddClientBuilderConfigurator<ClientConfig>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+        return _cluster;
+    }
+
+    private static byte[] TinyJpeg()
+    {
+        using var photo = SKBitmap.Decode(Path.Combine(RepoPaths.Photos, "skimage-chelsea.png"));
+        using var small = photo.Resize(new SKImageInfo(45, 30), new SKSamplingOptions(SKFilterMode.Linear));
+        using var data = small.Encode(SKEncodedImageFormat.Jpeg, 85);
+        return data.ToArray();
+    }
+
+    /// <summary>Uploads <paramref name="images"/> JPEG blobs over 4 folders plus two broken files.</summary>
+    private async Task<(string Container, List<string> Names)> UploadDataset(int images)
+    {
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("data-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        var jpeg = BinaryData.FromBytes(TinyJpeg());
+        var names = Enumerable.Range(0, images).Select(i => $"set/{"abcd"[i % 4]}/img-{i:D5}.jpg").ToList();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, ct) => await container.UploadBlobAsync(n, jpeg, ct));
+        await container.UploadBlobAsync("set/broken/text.jpg", BinaryData.FromString("not an image"));
+        await container.UploadBlobAsync("set/broken/notes.txt", BinaryData.FromString("not listed: not an image extension"));
+        names.Add("set/broken/text.jpg");
+        return (container.Name, names);
+    }
+
+    private static async Task<JobStatus> WaitFor(IJobGrain job, Func<JobStatus, bool> until, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            JobStatus status;
+            try
+            {
+                status = await job.GetStatus();
+            }
+            catch (Exception e) when (e is not ArgumentException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200); // the job grain's silo just died: the next call reactivates it elsewhere
+                continue;
+            }
+            if (until(status) || status.IsFinished) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job not there in {timeout}: {status}");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task AssertExactlyOnce(IJobGrain job, JobStatus status, string container, List<string> names)
+    {
+        Assert.Equal(JobState.Completed, status.State);
+        var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
+        var rows = new List<ImageResult>();
+        for (int s = 0; s < status.Shards; s++)
+            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container}/out"), s, ResultFormat.Parquet)), ResultFormat.Parquet));
+        var expected = names.Select(n => n["set/".Length..]).Order().ToList();
+        Assert.Equal(expected, rows.Select(r => r.Path).Order().ToList()); // each blob exactly once
+        Assert.Equal(names.Count, status.Total);
+        Assert.Equal(names.Count, status.Scored + status.Failed);
+        Assert.Equal(1, status.Failed);
+        Assert.Equal("unsupported", rows.Single(r => r.Path == "broken/text.jpg").ErrorKind);
+        var summary = await job.GetSummary();
+        Assert.Equal(names.Count, summary.All.Count);
+        Assert.Equal(["a", "b", "broken", "c", "d"], summary.ByFolder.Keys.Order());
+        Assert.Equal(names.Count - 1, summary.ByFolder.Where(f => f.Key != "broken").Sum(f => f.Value.Scored));
+        Assert.True(await store.Read(Locations.Blob($"{container}/out/summary.json")) is { Length: > 0 });
+        output.WriteLine($"{status.Total} images, {status.Shards} shards, by silo: {string.Join(", ", status.ShardsBySilo.Select(k => $"{k.Key}={k.Value}"))}");
+    }
+
+    private static JobSpec Spec(string container, int shardSize) => new()
+    {
+        Sources = [Locations.Blob($"{container}/set")],
+        Model = "proxy-sharpness",
+        Output = Locations.Blob($"{container}/out"),
+        Format = ResultFormat.Parquet,
+        ShardSize = shardSize,
+    };
+
+    [SkippableFact]
+    public async Task Two_thousand_blobs_on_three_silos_end_exactly_once()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var (container, names) = await UploadDataset(2000);
+        var cluster = await StartCluster(3);
+        var job = cluster.Client.GetGrain<IJobGrain>("audit-" + Guid.NewGuid().ToString("N")[..8]);
+        await job.Start(Spec(container, 50));
+        var status = await WaitFor(job, _ => false, TimeSpan.FromMinutes(5));
+        await AssertExactlyOnce(job, status, container, names);
+        Assert.True(status.ShardsBySilo.Count >= 2, "work should spread over the silos");
+    }
+
+    [SkippableFact]
+    public async Task A_silo_that_joins_mid_job_takes_leases_and_stopped_or_killed_silos_lose_nothing()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var (container, names) = await UploadDataset(2000);
+        var cluster = await StartCluster(2);
+        var job = cluster.Client.GetGrain<IJobGrain>("elastic-" + Guid.NewGuid().ToString("N")[..8]);
+        await job.Start(Spec(container, 20));
+        await WaitFor(job, s => s.Done >= 200, TimeSpan.FromMinutes(3));
+
+        var joined = await cluster.StartAdditionalSiloAsync();
+        var killed = await cluster.StartAdditionalSiloAsync();
+        var joinedName = joined.SiloAddress.ToString();
+        await WaitFor(job, s => s.ShardsBySilo.Keys.Any(k => k.Contains(joinedName)), TimeSpan.FromMinutes(2));
+
+        // One silo stops gracefully (hands its leases back), one dies (its leases expire and are redone).
+        var before = await job.GetStatus();
+        await cluster.StopSiloAsync(cluster.Silos.First(s => s.SiloAddress != joined.SiloAddress && s.SiloAddress != killed.SiloAddress && s.SiloAddress.ToString() != before.Coordinator));
+        await cluster.KillSiloAsync(killed);
+
+        var status = await WaitFor(job, _ => false, TimeSpan.FromMinutes(5));
+        await AssertExactlyOnce(job, status, container, names);
+        Assert.True(status.ShardsBySilo.GetValueOrDefault(joinedName) > 0 || status.ShardsBySilo.Keys.Any(k => k.Contains(joinedName)));
+    }
+
+    [SkippableFact]
+    public async Task The_job_resumes_from_storage_when_the_silo_hosting_its_grain_dies()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var (container, names) = await UploadDataset(1200);
+        var cluster = await StartCluster(3);
+        // Find a job id whose grain lands on a silo we can kill (placement is random).
+        IJobGrain job = null!;
+        JobStatus status = null!;
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            job = cluster.Client.GetGrain<IJobGrain>("failover-" + Guid.NewGuid().ToString("N")[..8]);
+            status = await job.GetStatus();
+            if (cluster.Silos.Skip(1).Any(s => s.SiloAddress.ToString() == status.Coordinator)) break;
+        }
+        var host = cluster.Silos.Single(s => s.SiloAddress.ToString() == status.Coordinator);
+        await job.Start(Spec(container, 20));
+        await WaitFor(job, s => s.Done >= 300, TimeSpan.FromMinutes(3));
+        await Task.Delay(500); // at least one save of the job's state
+
+        await cluster.KillSiloAsync(host);
+        status = await WaitFor(job, _ => false, TimeSpan.FromMinutes(5));
+        Assert.NotEqual(host.SiloAddress.ToString(), status.Coordinator);
+        await AssertExactlyOnce(job, status, container, names);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+    }
+}

@@ -5,4 +5,6 @@ var root = new RootCommand("dpiqa: score images for perceptual quality with DP-I
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(PreprocessCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(JobCommand.Create());
+root.Subcommands.Add(UploadCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -23,6 +23,7 @@ internal static class SummaryTable
         foreach (var row in rows)
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
         Console.WriteLine();
+        if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {c.Threshold:F4}): keep.txt, reject.txt");
         if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
         Console.WriteLine($"summary: {summaryFile}");
     }

@@ -22,11 +22,17 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>Gives a lease back without completing it (e.g. the worker is stopping).</summary>
     [Alias("Release")] Task Release(int shard, Guid token);
 
+    /// <summary>The job's spec (null when there is no such job).</summary>
+    [Alias("GetSpec")] Task<JobSpec?> GetSpec();
+
     /// <summary>Progress.</summary>
     [Alias("GetStatus")] Task<JobStatus> GetStatus();
 
     /// <summary>Statistics so far (final once the job completed).</summary>
     [Alias("GetSummary")] Task<JobSummary> GetSummary();
+
+    /// <summary>The summary once the job's keep/reject lists (if it has a curation rule) are written.</summary>
+    [Alias("WaitForCuration"), ResponseTimeout("00:30:00")] Task<JobSummary> WaitForCuration();
 
     /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
     [Alias("Cancel")] Task<JobStatus> Cancel();

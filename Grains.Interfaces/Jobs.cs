@@ -25,6 +25,10 @@ public sealed record JobSpec
     [Id(3)] public ResultFormat Format { get; init; } = ResultFormat.Csv;
     /// <summary>Images per shard: the unit of leasing, retry and result files.</summary>
     [Id(4)] public int ShardSize { get; init; } = 64;
+    /// <summary>Curation rule: images scoring below this go to the reject list (and errors too).</summary>
+    [Id(5)] public double? RejectBelow { get; init; }
+    /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>
+    [Id(6)] public double? KeepTopPercent { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>

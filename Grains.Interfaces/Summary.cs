@@ -48,4 +48,10 @@ public sealed record JobSummary
     [Id(5)] public required Dictionary<string, ScoreSummary> ByFolder { get; init; }
     /// <summary>A note for the user (e.g. the source held no images).</summary>
     [Id(6)] public string? Message { get; init; }
+    /// <summary>Keep/reject counts when the job has a curation rule and the lists are written.</summary>
+    [Id(7)] public CurationResult? Curation { get; init; }
 }
+
+/// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>
+[GenerateSerializer, Alias("dpiqa.CurationResult")]
+public sealed record CurationResult([property: Id(0)] double Threshold, [property: Id(1)] long Keep, [property: Id(2)] long Reject);

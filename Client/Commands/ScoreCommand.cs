@@ -18,12 +18,14 @@ internal static class ScoreCommand
         format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 64 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
+        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: list images scoring below X in reject.txt (the rest in keep.txt)" };
+        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, modelsPath, json, verbose,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -31,13 +33,14 @@ internal static class ScoreCommand
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
-                parse.GetValue(json), parse.GetValue(verbose), cancellationToken);
+                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop));
         });
         return command;
     }
 
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
-        IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken)
+        IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
+        double? rejectBelow = null, double? keepTopPercent = null)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -48,6 +51,8 @@ internal static class ScoreCommand
             Output = output,
             Format = format,
             ShardSize = shardSize,
+            RejectBelow = rejectBelow,
+            KeepTopPercent = keepTopPercent,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })
@@ -92,7 +97,7 @@ internal static class ScoreCommand
             resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
             await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), Enumerable.Range(0, status.Shards).Select(s => ResultFiles.ShardResultPath(output, s, format)), format, resultsFile);
         }
-        var summary = await job.GetSummary();
+        var summary = await job.WaitForCuration();
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = Path.Combine(output, "summary.json") }, JobGrain.SummaryJson));
         else

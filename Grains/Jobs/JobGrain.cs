@@ -31,6 +31,7 @@ internal sealed partial class JobGrain(
     private readonly Dictionary<int, ActiveLease> _leases = new();
     private bool _dirty;
     private Task? _listing;
+    private Task? _curation;
     private readonly CancellationTokenSource _stop = new();
     private DateTimeOffset? _rateSince;
     private long _doneAtRateStart;
@@ -48,6 +49,8 @@ internal sealed partial class JobGrain(
             if (!Job.ListingDone) _listing = RunListing();
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
         }
+        if (Job.Spec is not null && Job.State is JobState.Completed && Curation.CurationLists.HasRule(Job.Spec) && !Job.CurationWritten)
+            _curation = WriteCuration();
         this.RegisterGrainTimer(SaveIfDirty, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.FromMilliseconds(options.Value.SaveIntervalMs),
@@ -72,6 +75,7 @@ internal sealed partial class JobGrain(
 
     public async Task<JobStatus> Start(JobSpec spec)
     {
+        if (string.IsNullOrEmpty(spec.Model)) spec = spec with { Model = models.DefaultModel };
         if (Job.Spec is not null)
         {
             if (Job.Spec.Model == spec.Model && Job.Spec.Output == spec.Output && Job.Spec.Sources.SequenceEqual(spec.Sources))
@@ -98,6 +102,7 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"shard size {spec.ShardSize} is out of range: use 1 to {options.Value.MaxShardSize}");
         if (string.IsNullOrWhiteSpace(spec.Output)) throw new ArgumentException("no output given: name a folder for the results");
         if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
+        Curation.CurationLists.Validate(spec);
         return models.Resolve(spec.Model); // throws ArgumentException naming the models there are
     }
 
@@ -243,6 +248,33 @@ internal sealed partial class JobGrain(
             JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
+        if (Curation.CurationLists.HasRule(Job.Spec)) _curation = WriteCuration();
+    }
+
+    /// <summary>Keep/reject lists, after completion; redone on reactivation if the silo died while writing them.</summary>
+    private async Task WriteCuration()
+    {
+        try
+        {
+            var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
+            var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, Job.ShardCount, threshold, _stop.Token);
+            Job.Curation = new CurationResult(threshold, keep, reject);
+            Job.CurationWritten = true;
+            await state.WriteStateAsync();
+            await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Job.Message = $"the keep/reject lists could not be written: {e.Message}";
+            Log.CurationFailed(logger, e, JobId);
+        }
+    }
+
+    /// <summary>Completes once the curation lists (if any) are written.</summary>
+    public async Task<JobSummary> WaitForCuration()
+    {
+        if (_curation is not null) await _curation;
+        return BuildSummary();
     }
 
     public static readonly JsonSerializerOptions SummaryJson = new()
@@ -284,6 +316,8 @@ internal sealed partial class JobGrain(
         });
     }
 
+    public Task<JobSpec?> GetSpec() => Task.FromResult(Job.Spec);
+
     public Task<JobSummary> GetSummary()
     {
         if (Job.Spec is null) throw new ArgumentException($"job '{JobId}' does not exist");
@@ -299,6 +333,7 @@ internal sealed partial class JobGrain(
         All = SummaryBuilder.Build(Job.All),
         ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value)),
         Message = Job.Message,
+        Curation = Job.Curation,
     };
 
     public async Task<JobStatus> Cancel()
@@ -337,6 +372,9 @@ internal sealed partial class JobGrain(
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: shard {Shard} completed by a worker whose lease had expired; counted once")]
         public static partial void LateCompletion(ILogger logger, string job, int shard);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: writing the keep/reject lists failed")]
+        public static partial void CurationFailed(ILogger logger, Exception e, string job);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} completed: {Scored} scored, {Failed} failed")]
         public static partial void Completed(ILogger logger, string job, long scored, long failed);

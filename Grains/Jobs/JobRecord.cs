@@ -23,6 +23,9 @@ public sealed class JobRecord
     [Id(12)] public string? ModelVersion { get; set; }
     [Id(13)] public int ShardsDone { get; set; }
     [Id(14)] public Dictionary<string, int> ShardsBySilo { get; set; } = new();
+    /// <summary>Keep/reject lists written (only when the spec has a curation rule).</summary>
+    [Id(15)] public bool CurationWritten { get; set; }
+    [Id(16)] public CurationResult? Curation { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

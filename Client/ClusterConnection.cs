@@ -1,0 +1,58 @@
+using System.Net;
+using DpIqa.Hosting;
+using DpIqa.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace DpIqa.Client;
+
+/// <summary>
+/// A client connection to a running cluster: gateways from Azure Table membership when <c>Storage:*</c> is
+/// configured, else the static list in <c>Cluster:Gateways</c> (default 127.0.0.1:30000).
+/// </summary>
+internal sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host) => _host = host;
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    public static async Task<ClusterConnection> Open(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var cluster = builder.Configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+            if (storage.Configured)
+                client.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
+            else
+                client.UseStaticClustering(cluster.Gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(g => IPEndPoint.Parse(g)).ToArray());
+        });
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (Exception e)
+        {
+            host.Dispose();
+            throw new InvalidOperationException($"cannot reach the cluster ({(storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways)}): {e.Message}", e);
+        }
+        return new ClusterConnection(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync(TimeSpan.FromSeconds(5));
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.Text.Json;
+using DpIqa.Jobs;
+using DpIqa.Results;
+using DpIqa.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace DpIqa.Client.Commands;
+
+/// <summary><c>dpiqa job ...</c>: jobs on a running cluster.</summary>
+internal static class JobCommand
+{
+    public static Command Create()
+    {
+        var job = new Command("job", "Submit and follow jobs on a running cluster (connection: Storage:ConnectionString or Cluster:Gateways)");
+        job.Subcommands.Add(Submit());
+        job.Subcommands.Add(Simple("status", "State, counts, images/s, ETA and silos of a job", async (grain, json) =>
+        {
+            var status = await grain.GetStatus();
+            Print(status, json, () => PrintStatus(status));
+            return status.State == JobState.Pending ? 1 : 0;
+        }));
+        job.Subcommands.Add(Simple("watch", "A live progress bar until the job ends, then its summary", async (grain, json) =>
+        {
+            var progress = new ProgressView(json);
+            var status = await grain.GetStatus();
+            while (!status.IsFinished)
+            {
+                progress.Update(status);
+                await Task.Delay(500);
+                status = await grain.GetStatus();
+            }
+            progress.Done(status);
+            var summary = await grain.WaitForCuration();
+            Print(new { status, summary }, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
+            return status.State == JobState.Completed ? 0 : 1;
+        }));
+        job.Subcommands.Add(Simple("cancel", "Stop a job: no more shards are handed out", async (grain, json) =>
+        {
+            var status = await grain.Cancel();
+            Print(status, json, () => Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}"));
+            return 0;
+        }));
+        job.Subcommands.Add(Simple("summary", "The job's statistics (final once it completed)", async (grain, json) =>
+        {
+            var status = await grain.GetStatus();
+            var summary = await grain.GetSummary();
+            Print(summary, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
+            return 0;
+        }));
+        job.Subcommands.Add(List());
+        job.Subcommands.Add(Results());
+        return job;
+    }
+
+    private static readonly JsonSerializerOptions Json = JobGrain.SummaryJson;
+
+    private static void Print(object value, bool json, Action table)
+    {
+        if (json) Console.WriteLine(JsonSerializer.Serialize(value, Json));
+        else table();
+    }
+
+    private static void PrintStatus(JobStatus s)
+    {
+        Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}");
+        Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored} scored, {s.Failed} failed");
+        Console.WriteLine($"  shards {s.ShardsDone}/{s.Shards} done, {s.ShardsLeased} leased; {s.ImagesPerSecond:F1} images/s; ETA {(s.Eta is { } e ? e.ToString(@"hh\:mm\:ss") : "--")}");
+        Console.WriteLine($"  silos working: {s.Workers}; coordinator {s.Coordinator}");
+        foreach (var (silo, shards) in s.ShardsBySilo.OrderBy(k => k.Key)) Console.WriteLine($"    {silo}: {shards} shards");
+        if (s.Message is not null) Console.WriteLine($"  note: {s.Message}");
+    }
+
+    private static Command Simple(string name, string description, Func<IJobGrain, bool, Task<int>> action)
+    {
+        var id = new Argument<string>("id") { Description = "Job id" };
+        var json = CommonOptions.Json();
+        var command = new Command(name, description) { id, json };
+        command.SetAction(async (parse, _) => await Connected(async client =>
+        {
+            var grain = client.GetGrain<IJobGrain>(parse.GetValue(id)!);
+            if ((await grain.GetStatus()).State == JobState.Pending && name != "status")
+                throw new ArgumentException($"no job '{parse.GetValue(id)}' (see 'dpiqa job list')");
+            return await action(grain, parse.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static async Task<int> Connected(Func<IClusterClient, Task<int>> action)
+    {
+        try
+        {
+            await using var connection = await ClusterConnection.Open([]);
+            return await action(connection.Client);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 2;
+        }
+        catch (InvalidOperationException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 3;
+        }
+    }
+
+    /// <summary>Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, or <c>file:PATH</c> on the silos' disks.</summary>
+    internal static string Location(string value) =>
+        value.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFullPath(value["file:".Length..])
+        : value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value
+        : Locations.Blob(value);
+
+    private static Command Submit()
+    {
+        var source = new Option<string[]>("--source") { Description = "container[/prefix] (or file:PATH on the silos), repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
+        var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
+        var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists", Required = true };
+        var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };
+        var format = new Option<string>("--format", "-f") { Description = "parquet, csv or jsonl", DefaultValueFactory = _ => "parquet" };
+        format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
+        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: reject images scoring below X" };
+        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent" };
+        var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
+        var json = CommonOptions.Json();
+        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json };
+        command.SetAction(async (parse, _) => await Connected(async client =>
+        {
+            var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+            var spec = new JobSpec
+            {
+                Sources = parse.GetValue(source)!.Select(Location).ToList(),
+                Model = parse.GetValue(model) ?? "",
+                Output = Location(parse.GetValue(output)!),
+                Format = Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true),
+                ShardSize = parse.GetValue(shardSize),
+                RejectBelow = parse.GetValue(rejectBelow),
+                KeepTopPercent = parse.GetValue(keepTop),
+            };
+            var status = await client.GetGrain<IJobGrain>(jobId).Start(spec);
+            Print(status, parse.GetValue(json), () => Console.WriteLine(jobId));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command List()
+    {
+        var json = CommonOptions.Json();
+        var command = new Command("list", "Jobs, active first") { json };
+        command.SetAction(async (parse, _) => await Connected(async client =>
+        {
+            var ids = await client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs();
+            var statuses = await Task.WhenAll(ids.Select(i => client.GetGrain<IJobGrain>(i).GetStatus()));
+            Print(statuses, parse.GetValue(json), () =>
+            {
+                foreach (var s in statuses)
+                    Console.WriteLine($"{s.JobId,-36} {s.State.ToString().ToLowerInvariant(),-10} {s.Done,9}/{s.Total,-9} {s.SubmittedAt:u}");
+            });
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Results()
+    {
+        var id = new Argument<string>("id") { Description = "Job id" };
+        var output = new Option<string>("--out", "-o") { Description = "Local file for all per-image results", Required = true };
+        var json = CommonOptions.Json();
+        var command = new Command("results", "Merge the job's per-shard result files into one local file") { id, output, json };
+        command.SetAction(async (parse, _) => await Connected(async client =>
+        {
+            var grain = client.GetGrain<IJobGrain>(parse.GetValue(id)!);
+            var status = await grain.GetStatus();
+            var spec = await grain.GetSpec() ?? throw new ArgumentException($"no job '{parse.GetValue(id)}'");
+            if (status.State != JobState.Completed) throw new ArgumentException($"job {status.JobId} is {status.State.ToString().ToLowerInvariant()}; results are merged once it completed");
+            var storage = new StorageOptions();
+            var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
+            Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(config.GetSection(StorageOptions.Section), storage);
+            var store = new ObjectStore(Options.Create(storage));
+            var file = Path.GetFullPath(parse.GetValue(output)!);
+            var format = Path.GetExtension(file).ToLowerInvariant() switch { ".csv" => ResultFormat.Csv, ".jsonl" => ResultFormat.Jsonl, _ => ResultFormat.Parquet };
+            var all = new List<ImageResult>();
+            for (int shard = 0; shard < status.Shards; shard++)
+                all.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(spec.Output, shard, spec.Format)), spec.Format));
+            await File.WriteAllBytesAsync(file, await ResultFiles.Encode(all, format));
+            Print(new { job = status.JobId, rows = all.Count, file }, parse.GetValue(json), () => Console.WriteLine($"{all.Count} results -> {file}"));
+            return 0;
+        }));
+        return command;
+    }
+}

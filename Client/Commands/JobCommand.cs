@@ -108,13 +108,14 @@ internal static class JobCommand
 
     /// <summary>Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, or <c>file:PATH</c> on the silos' disks.</summary>
     internal static string Location(string value) =>
-        value.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFullPath(value["file:".Length..])
+        value.StartsWith(Locations.ListingScheme, StringComparison.Ordinal) ? Locations.ListingScheme + Location(value[Locations.ListingScheme.Length..])
+        : value.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFullPath(value["file:".Length..])
         : value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value
         : Locations.Blob(value);
 
     private static Command Submit()
     {
-        var source = new Option<string[]>("--source") { Description = "container[/prefix] (or file:PATH on the silos), repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
+        var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt (one image per line), or file:PATH on the silos; repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
         var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
         var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists", Required = true };
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };

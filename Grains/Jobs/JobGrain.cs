@@ -20,6 +20,7 @@ internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
     ModelCatalog models,
     ObjectStore store,
+    Orleans.Serialization.Serializer serializer,
     IOptions<JobOptions> options,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -313,6 +314,7 @@ internal sealed partial class JobGrain(
             SubmittedAt = Job.SubmittedAt,
             Coordinator = RuntimeIdentity,
             ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
+            StateBytes = serializer.SerializeToArray(Job).Length,
         });
     }
 

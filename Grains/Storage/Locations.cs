@@ -9,6 +9,11 @@ internal static class Locations
 {
     public const string BlobScheme = "blob:";
 
+    /// <summary>A source that is a listing file: one image location per line (a local path, or container/name in blob storage).</summary>
+    public const string ListingScheme = "listing:";
+
+    public static bool IsListing(string location) => location.StartsWith(ListingScheme, StringComparison.Ordinal);
+
     public static bool IsBlob(string location) => location.StartsWith(BlobScheme, StringComparison.Ordinal);
 
     public static string Blob(string containerAndPrefix) => BlobScheme + containerAndPrefix.Trim('/');

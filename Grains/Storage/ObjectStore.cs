@@ -61,6 +61,21 @@ internal sealed class ObjectStore
         await _retry.ExecuteAsync(async ct => await blob.UploadAsync(BinaryData.FromBytes(content), overwrite: true, ct), cancellationToken);
     }
 
+    /// <summary>Lines of a listing file: a local path or container/name each; the line is the result path.</summary>
+    private async IAsyncEnumerable<SourceItem> ReadListing(string file, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        IEnumerable<string> lines = Locations.IsBlob(file)
+            ? System.Text.Encoding.UTF8.GetString(await Read(file, cancellationToken)).Split('\n')
+            : File.ReadLines(file);
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new SourceItem(Path.IsPathRooted(line) ? line : Locations.Blob(line), line.TrimStart('/'));
+        }
+    }
+
     /// <summary>Refuses sources that do not exist, with a message saying what to fix.</summary>
     public async Task ValidateSources(IReadOnlyList<string> sources, CancellationToken cancellationToken = default)
     {
@@ -68,7 +83,12 @@ internal sealed class ObjectStore
         foreach (var source in sources)
         {
             if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder, an image file or a blob container");
-            if (Locations.IsBlob(source))
+            if (Locations.IsListing(source))
+            {
+                var file = source[Locations.ListingScheme.Length..];
+                if (!Locations.IsBlob(file) && !File.Exists(file)) throw new ArgumentException($"listing file '{file}' does not exist");
+            }
+            else if (Locations.IsBlob(source))
             {
                 var container = Container(source);
                 if (!await container.ExistsAsync(cancellationToken))
@@ -95,7 +115,9 @@ internal sealed class ObjectStore
     /// </summary>
     public async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var local = sources.Where(s => !Locations.IsBlob(s)).ToList();
+        foreach (var listing in sources.Where(Locations.IsListing))
+            await foreach (var item in ReadListing(listing[Locations.ListingScheme.Length..], cancellationToken)) yield return item;
+        var local = sources.Where(s => !Locations.IsBlob(s) && !Locations.IsListing(s)).ToList();
         if (local.Count > 0)
             await foreach (var item in SourceListing.List(local, sources.Count > 1, cancellationToken)) yield return item;
         foreach (var source in sources.Where(Locations.IsBlob))

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using DpIqa.Client;
+using DpIqa.Storage;
+
+namespace DpIqa.Bench;
+
+/// <summary>
+/// The coordinator alone: a 1,000,000-item job (a listing file of synthetic names) through the real job grain
+/// (streaming listing, shard manifests written to disk, leases, completions, mergeable aggregation) with a NULL
+/// scorer: workers lease a shard, read its manifest and complete it with made-up scores, with no download,
+/// decode or inference. Reports items/s, the job grain's state size and the process's peak memory.
+/// </summary>
+internal static class CoordinatorBench
+{
+    public static async Task Run(int items = 1_000_000, int shardSize = 1000, int workers = 4)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "dpiqa-coordinator-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var listing = Path.Combine(dir, "listing.txt");
+        await using (var w = new StreamWriter(listing))
+            for (int i = 0; i < items; i++) await w.WriteLineAsync($"/f{i % 100:D2}/img-{i:D8}.jpg");
+
+        await using var silo = await LocalSilo.Start([new("Scoring:Enabled", "false")], verbose: false);
+        var store = silo.Services<ObjectStore>();
+        var job = silo.Grains.GetGrain<IJobGrain>("coordinator-" + Guid.NewGuid().ToString("N")[..8]);
+        var sw = Stopwatch.StartNew();
+        await job.Start(new JobSpec { Sources = [Locations.ListingScheme + listing], Model = "proxy-sharpness", Output = Path.Combine(dir, "out"), ShardSize = shardSize });
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => NullWorker(job, store, $"null-{w}")));
+        var status = await job.GetStatus();
+        var seconds = sw.Elapsed.TotalSeconds;
+        if (status.State != JobState.Completed || status.Done != items) throw new InvalidOperationException($"job ended {status.State} with {status.Done} of {items}");
+        var summary = await job.GetSummary();
+        Console.WriteLine($"# coordinator: {items:N0} items, shard size {shardSize}, {workers} null workers, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"items/s (listing + manifests + leases + completions + aggregation): {items / seconds:N0}  ({seconds:F1} s)");
+        Console.WriteLine($"job grain state: {status.StateBytes:N0} bytes for {status.Shards:N0} shards and {summary.ByFolder.Count} folders");
+        Console.WriteLine($"peak working set of the process (silo + workers): {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+        Console.WriteLine();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static async Task NullWorker(IJobGrain job, ObjectStore store, string worker)
+    {
+        var rng = new Random(worker.GetHashCode());
+        while (true)
+        {
+            var lease = await job.Lease(worker);
+            if (lease is null)
+            {
+                var status = await job.GetStatus();
+                if (status.IsFinished) return;
+                await Task.Delay(5);
+                continue;
+            }
+            var items = ShardManifest.Decode(await store.Read(lease.Manifest));
+            var results = items.Select(i => new Results.ImageResult { Path = i.Path, Score = (float)rng.NextDouble(), Status = "ok" }).ToList();
+            await job.Complete(lease.Shard, lease.Token, Scoring.ShardScorer.Aggregate(results, lease.ResultFile, "1"));
+        }
+    }
+}

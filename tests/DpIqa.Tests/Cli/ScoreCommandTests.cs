@@ -136,5 +136,41 @@ public sealed class ScoreCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
     }
 
+    [Fact]
+    public async Task A_curation_rule_writes_keep_and_reject_lists_that_split_every_image()
+    {
+        var output = Path.Combine(_dir.Path, "out");
+        Assert.Equal(0, await ScoreCommand.Run([Source()], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
+            rejectBelow: 0.1, keepTopPercent: 50));
+        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
+        var keep = File.ReadAllLines(Path.Combine(output, "keep.txt"));
+        var reject = File.ReadAllLines(Path.Combine(output, "reject.txt"));
+        Assert.Equal(results.Select(r => r.Path).Order(), keep.Concat(reject).Order());
+        Assert.All(keep, p => Assert.True(results.Single(r => r.Path == p).Score >= 0.1));
+        Assert.All(results.Where(r => r.Status == ImageResult.Error), r => Assert.Contains(r.Path, reject));
+        var scored = results.Count(r => r.Score is not null);
+        Assert.InRange(keep.Length, 1, (scored + 1) / 2); // the best half at most, and only above 0.1
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        Assert.Equal(keep.Length, summary.RootElement.GetProperty("curation").GetProperty("keep").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_malformed_curation_rule_is_refused()
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, await ScoreCommand.Run([Source()], null, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [], true, false,
+                CancellationToken.None, keepTopPercent: 150));
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        Assert.Contains("--keep-top-percent 150 is out of range", error.ToString());
+    }
+
     public void Dispose() => _dir.Dispose();
 }

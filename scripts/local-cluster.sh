@@ -2,6 +2,7 @@
 # The README's "Local cluster" block: Azurite + two silo processes on loopback, the shipped photos uploaded,
 # a job submitted, watched to the end, its results merged; everything started here is stopped on exit.
 set -euo pipefail
+mkdir -p .cache
 dotnet build -c Release DpIqa.Cluster.sln -v q -nologo
 [ -x .cache/azurite/node_modules/.bin/azurite ] || npm install --silent --no-audit --no-fund --prefix .cache/azurite azurite@3.37.0
 .cache/azurite/node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --loose \

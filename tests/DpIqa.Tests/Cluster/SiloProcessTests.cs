@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Azure.Storage.Blobs;
+using DpIqa.Client;
+using DpIqa.Results;
+using DpIqa.Storage;
+using Microsoft.Extensions.Options;
+using Xunit.Abstractions;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// Real silo processes (the Silo executable) on loopback with Azurite: one is killed with SIGKILL while a job
+/// runs — the one hosting the job grain — and the job still ends with every blob exactly once.
+/// </summary>
+public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IDisposable
+{
+    private readonly List<Process> _silos = [];
+    private readonly string _clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static string SiloDll()
+    {
+        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        var dll = Path.Combine(RepoPaths.Root, "Silo", "bin", config, "net10.0", "DpIqa.Silo.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Silo project first", dll);
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private (Process Process, int SiloPort) StartSilo()
+    {
+        int siloPort = FreePort(), gatewayPort = FreePort();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(SiloDll());
+        psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
+        psi.Environment["Cluster__ClusterId"] = _clusterId;
+        psi.Environment["Cluster__SiloPort"] = $"{siloPort}";
+        psi.Environment["Cluster__GatewayPort"] = $"{gatewayPort}";
+        psi.Environment["Jobs__LeaseSeconds"] = "3";
+        psi.Environment["Jobs__SaveIntervalMs"] = "300";
+        psi.Environment["Scoring__PollIntervalMs"] = "100";
+        psi.Environment["Scoring__ConcurrentShards"] = "1";
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _silos.Add(p);
+        return (p, siloPort);
+    }
+
+    [SkippableFact]
+    public async Task Killing_the_silo_process_that_hosts_the_job_loses_nothing()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("proc-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        var jpeg = BinaryData.FromBytes(File.ReadAllBytes(Path.Combine(RepoPaths.Reference, "inputs", "tiny.png")));
+        var names = Enumerable.Range(0, 600).Select(i => $"in/{"xyz"[i % 3]}/img-{i:D4}.png").ToList();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, ct) => await container.UploadBlobAsync(n, jpeg, ct));
+
+        var silos = Enumerable.Range(0, 3).Select(_ => StartSilo()).ToList();
+        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
+        ClusterConnection? connection = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); connection is null; await Task.Delay(500))
+        {
+            try { connection = await ClusterConnection.Open(settings); }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
+        }
+        await using var _ = connection;
+        var job = connection.Client.GetGrain<IJobGrain>("proc-job-" + Guid.NewGuid().ToString("N")[..6]);
+        await job.Start(new JobSpec
+        {
+            Sources = [Locations.Blob($"{container.Name}/in")], Model = "proxy-sharpness",
+            Output = Locations.Blob($"{container.Name}/out"), Format = ResultFormat.Csv, ShardSize = 10,
+        });
+        JobStatus status;
+        do { await Task.Delay(200); status = await job.GetStatus(); } while (status.Done < 100 && !status.IsFinished);
+        Assert.False(status.IsFinished, "the job ended before the crash; make it bigger");
+
+        var coordinator = silos.Single(s => status.Coordinator!.Contains($":{s.SiloPort}:")).Process;
+        coordinator.Kill(); // SIGKILL: no graceful shutdown, no lease hand-back, no state save
+        output.WriteLine($"killed silo process {coordinator.Id} hosting the job grain at {status.Done} images done");
+
+        var deadlineJob = DateTime.UtcNow.AddMinutes(4);
+        while (true)
+        {
+            try
+            {
+                status = await job.GetStatus();
+                if (status.IsFinished) break;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadlineJob) { }
+            if (DateTime.UtcNow > deadlineJob) throw new TimeoutException($"job did not finish after the crash: {status}");
+            await Task.Delay(500);
+        }
+        Assert.Equal(JobState.Completed, status.State);
+        Assert.DoesNotContain($":{silos.Single(s => s.Process == coordinator).SiloPort}:", status.Coordinator);
+        var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
+        var rows = new List<ImageResult>();
+        for (int s = 0; s < status.Shards; s++)
+            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container.Name}/out"), s, ResultFormat.Csv)), ResultFormat.Csv));
+        Assert.Equal(names.Select(n => n["in/".Length..]).Order(), rows.Select(r => r.Path).Order());
+        Assert.Equal(names.Count, status.Scored + status.Failed);
+        Assert.Equal(names.Count, status.Total);
+        output.WriteLine($"after the crash: {status.Done} images, coordinator now {status.Coordinator}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _silos)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+    }
+}

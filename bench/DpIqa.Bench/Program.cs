@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | coordinator | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | all
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
 if (what is "preprocess" or "all") await PreprocessBench.Run(root);
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
 if (what is "student" or "all") await StudentBench.Run(root);
+if (what is "cluster" or "all") await ClusterBench.Run(root);
 if (what is "coordinator" or "all") { await CoordinatorBench.Run(shardSize: 1000); await CoordinatorBench.Run(shardSize: 256); }
 return 0;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Baseline for the student benchmark: the script a user would write with the official code's pieces —
 a torch DataLoader over PIL + torchvision transforms (Resize((512, 512)), ToTensor()) feeding the DP-IQA
-student architecture in PyTorch (eval, no_grad), batch 8, 2 loader workers, on the same images.
+student architecture in PyTorch (eval, no_grad), batch 8, 2 loader workers, torch threads = cores, on the
+same images.
 
 usage: /usr/bin/python3 bench/torch_baseline.py IMAGE...
 (random weights: the cost of a forward pass does not depend on their values)
@@ -35,6 +36,7 @@ class Images(Dataset):
 
 def main():
     paths = sys.argv[1:]
+    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread; a user would use all cores
     model = export.build_student(torch, torchvision)
     model.eval()
     loader = DataLoader(Images(paths), batch_size=8, num_workers=2)

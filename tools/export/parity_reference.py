@@ -28,6 +28,7 @@ import export  # noqa: E402
 def main():
     out, images = sys.argv[1], sys.argv[2:]
     torch, torchvision = export.torch_modules()
+    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread
     from PIL import Image
     from torchvision import transforms
 

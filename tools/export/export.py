@@ -142,8 +142,14 @@ def export(torch, wrapped, args, description, example_device="cpu"):
     print(f"wrote {onnx_path} ({os.path.getsize(onnx_path) / 2**20:.1f} MiB) and {args.name}.json (sha256 {manifest['sha256'][:12]})")
 
 
-def calibrate_batchnorm(torch, model, images, mirror=False):
-    """Random weights give every image the same score unless BatchNorm statistics come from real images."""
+def calibrate_batchnorm(torch, model, images, mirror=False, variance_floor=None):
+    """Random weights give every image the same score unless BatchNorm statistics come from real images.
+
+    variance_floor=F raises each BatchNorm channel's variance to at least F x the layer's median: a random
+    network calibrated on a few photos has channels of near-zero variance, whose 1/sqrt(var) gains compound
+    over EfficientNet-B7's 55 blocks and make it numerically chaotic (float32 and float64 then disagree by
+    whole score units on some photos), which would hide what a parity test is meant to see.
+    """
     from PIL import Image
     import numpy as np
     batch = []
@@ -162,6 +168,10 @@ def calibrate_batchnorm(torch, model, images, mirror=False):
         for i in range(0, len(x), 8):
             model(x[i:i + 8])
     model.eval()
+    if variance_floor is not None:
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_var.clamp_(min=float(variance_floor * m.running_var.median()))
 
 
 def student(args):
@@ -171,7 +181,7 @@ def student(args):
     if args.random_weights:
         if not args.calibrate:
             fail("--random-weights needs --calibrate IMAGE... (BatchNorm statistics from real photos)")
-        calibrate_batchnorm(torch, model, args.calibrate)
+        calibrate_batchnorm(torch, model, args.calibrate, variance_floor=1.0)
         description = "DP-IQA student ARCHITECTURE with RANDOM weights (parity testing only; scores mean nothing)"
     else:
         if not args.checkpoint:

@@ -4,9 +4,10 @@
 usage: /usr/bin/python3 tools/export/parity_reference.py OUT_DIR IMAGE...
 
 Builds the DP-IQA student architecture with random weights (seed 0), recalibrates its BatchNorm statistics
-on every image and its mirror image (otherwise every image gets the same score, and with few calibration
-images some channels' variance is near zero, which makes a random network numerically chaotic: float32
-rounding differences between any two runtimes then grow to whole score units), exports it with export.py as float32
+on the first 8 readable images (otherwise every image gets the same score) with each channel's variance
+floored at its layer's median (otherwise the random network is numerically chaotic on some photos: float32
+and float64 PyTorch disagree by whole score units, see export.calibrate_batchnorm), scales the last layer's
+weights by 50 so scores spread over a few hundredths like real ones do, exports it with export.py as float32
 (`student-random`) and uint8-input (`student-random-u8`) ONNX models into OUT_DIR/models, then writes
 OUT_DIR/reference.json with PyTorch's scores for
   - three fixed random input tensors (also saved, as OUT_DIR/tensors.npy), and
@@ -41,7 +42,9 @@ def main():
             readable.append(path)
         except Exception:
             pass
-    export.calibrate_batchnorm(torch, model, readable, mirror=True)
+    export.calibrate_batchnorm(torch, model, readable[:8], variance_floor=1.0)
+    with torch.no_grad():
+        model.fc3.weight.mul_(50)
     model.eval()
 
     models_dir = os.path.join(out, "models")

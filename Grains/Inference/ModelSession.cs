@@ -22,6 +22,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
     private readonly Task[] _loops;
     private readonly string _inputName, _outputName;
     private readonly bool _uint8Input;
+    private readonly (int MaxBatch, int ConcurrentRuns, int IntraOpThreads) _settings;
     private readonly RunOptions _runOptions = new();
 
     public ModelManifest Manifest { get; }
@@ -50,19 +51,21 @@ internal sealed partial class ModelSession : IAsyncDisposable
             throw new InvalidOperationException($"model '{Manifest.Name}' has no input named '{_inputName}' (it has {string.Join(", ", _session.InputMetadata.Keys)})");
         if (!_session.OutputMetadata.ContainsKey(_outputName))
             throw new InvalidOperationException($"model '{Manifest.Name}' has no output named '{_outputName}' (it has {string.Join(", ", _session.OutputMetadata.Keys)})");
+        _settings = options.Effective(Device.StartsWith("cuda", StringComparison.Ordinal));
         _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
         LastUsedTicks = Environment.TickCount64;
-        _loops = Enumerable.Range(0, Math.Max(1, options.ConcurrentRuns)).Select(_ => Task.Run(RunLoop)).ToArray();
+        _loops = Enumerable.Range(0, _settings.ConcurrentRuns).Select(_ => Task.Run(RunLoop)).ToArray();
+        Log.Settings(logger, Manifest.Name, Device, _settings.MaxBatch, _settings.ConcurrentRuns, _settings.IntraOpThreads);
     }
 
     private static (InferenceSession, string) CreateSession(ResolvedModel model, InferenceOptions options, ILogger logger)
     {
         if (string.Equals(options.Device, "cuda", StringComparison.OrdinalIgnoreCase))
         {
-            var cudaOptions = NewOptions(options);
+            var cudaOptions = NewOptions(options, onCuda: true);
             try
             {
                 cudaOptions.AppendExecutionProvider_CUDA(options.DeviceId);
@@ -77,15 +80,16 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 Log.CudaUnavailable(logger, model.Manifest.Name, e.GetType().Name, e.Message.Split('\n')[0]);
             }
         }
-        var cpu = model.CreateSession(NewOptions(options));
+        var cpu = model.CreateSession(NewOptions(options, onCuda: false));
         Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, "cpu");
         return (cpu, "cpu");
     }
 
-    private static SessionOptions NewOptions(InferenceOptions options)
+    private static SessionOptions NewOptions(InferenceOptions options, bool onCuda)
     {
         var o = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        o.IntraOpNumThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Math.Max(1, Environment.ProcessorCount / 2);
+        int threads = options.Effective(onCuda).IntraOpThreads;
+        if (threads > 0) o.IntraOpNumThreads = threads;
         // Idle ONNX Runtime threads spin by default, taking the cores the decoders need on a CPU silo.
         if (!options.AllowSpinning) o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return o;
@@ -102,7 +106,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     private async Task RunLoop()
     {
-        int maxBatch = Math.Max(1, _options.MaxBatch);
+        int maxBatch = _settings.MaxBatch;
         const int imageFloats = 3 * Preprocessor.Size * Preprocessor.Size;
         // One reusable input buffer per run loop: float32 NCHW, or the pixels as they are (uint8 NHWC) when the graph scales them.
         var input = _uint8Input ? null : new float[maxBatch * imageFloats];
@@ -189,6 +193,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA requested for model {Model} but unavailable ({Error}: {Reason}); running on CPU")]
         public static partial void CudaUnavailable(ILogger logger, string model, string error, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} on {Device}: max batch {MaxBatch}, {Runs} concurrent runs, {Threads} intra-op threads (0 = ONNX Runtime's choice)")]
+        public static partial void Settings(ILogger logger, string model, string device, int maxBatch, int runs, int threads);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} failed on model {Model} ({Reason}); retrying images one by one")]
         public static partial void BatchFailed(ILogger logger, string model, int count, string reason);

@@ -52,7 +52,7 @@ internal static class PipelineBench
     {
         await using var inference = new InferenceService(
             new ModelCatalog(Options.Create(new ModelOptions { Path = "/nonexistent" })),
-            Options.Create(new InferenceOptions { IntraOpThreads = Environment.ProcessorCount }), NullLogger<InferenceService>.Instance);
+            Options.Create(new InferenceOptions()), NullLogger<InferenceService>.Instance);
         var inputs = files.Take(16).Select(f => Preprocessor.Run(File.ReadAllBytes(f), new ImageLimits())).ToArray();
         try
         {

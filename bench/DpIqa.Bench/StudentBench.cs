@@ -30,7 +30,7 @@ internal static class StudentBench
         double torch = Torch(root, images);
         double ours = await Score(folder, models, [], shardSize: 8);
         Console.WriteLine($"PIL + PyTorch DataLoader (batch 8, 2 workers): {torch:F2} images/s");
-        Console.WriteLine($"dpiqa score (shard size 8, batch 8):            {ours:F2} images/s   ({ours / torch:F2}x)");
+        Console.WriteLine($"dpiqa score (default settings):                {ours:F2} images/s   ({ours / torch:F2}x)");
         double on = await Score(folder, models, [new("Scoring:ConcurrentShards", "8"), new("Inference:MaxBatch", "8"), new("Inference:MaxWaitMs", "20")], shardSize: 6);
         double off = await Score(folder, models, [new("Scoring:ConcurrentShards", "8"), new("Inference:MaxBatch", "1")], shardSize: 6);
         Console.WriteLine($"8 concurrent shards, batching on (max 8):       {on:F2} images/s");

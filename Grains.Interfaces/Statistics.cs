@@ -26,8 +26,65 @@ public sealed class ScoreAggregate
     [Id(4)] public double Min { get; set; } = double.PositiveInfinity;
     /// <summary>Highest score.</summary>
     [Id(5)] public double Max { get; set; } = double.NegativeInfinity;
-    /// <summary>Fine histogram counts; allocated on first score.</summary>
-    [Id(6)] public long[]? Histogram { get; set; }
+    [NonSerialized] private long[]? _dense;
+    [NonSerialized] private int[]? _sparseBins;
+    [NonSerialized] private long[]? _sparseCounts;
+
+    /// <summary>Fine histogram counts (dense); null until the first score.</summary>
+    public long[]? Histogram
+    {
+        get
+        {
+            if (_dense is null && _sparseBins is not null && _sparseCounts is not null)
+            {
+                _dense = new long[HistogramBins];
+                for (int i = 0; i < _sparseBins.Length; i++) _dense[_sparseBins[i]] += _sparseCounts[i];
+                _sparseBins = null;
+                _sparseCounts = null;
+            }
+            return _dense;
+        }
+    }
+
+    [NonSerialized] private (int[] Bins, long[] Counts)? _wire;
+
+    private long[] Writable()
+    {
+        _wire = null;
+        return Histogram ?? (_dense = new long[HistogramBins]);
+    }
+
+    /// <summary>The sparse form of the dense histogram, computed once per change.</summary>
+    private (int[] Bins, long[] Counts) Wire()
+    {
+        if (_wire is { } cached) return cached;
+        var dense = _dense!;
+        int n = 0;
+        foreach (var c in dense) if (c != 0) n++;
+        var bins = new int[n];
+        var counts = new long[n];
+        for (int i = 0, j = 0; i < dense.Length; i++)
+            if (dense[i] != 0) { bins[j] = i; counts[j++] = dense[i]; }
+        _wire = (bins, counts);
+        return (bins, counts);
+    }
+
+    // On the wire and in storage the histogram is sparse (non-empty bins only): a shard's aggregate per folder
+    // has a few dozen non-empty bins out of 3,000, so completions stay small and merging costs what it counts.
+
+    /// <summary>Non-empty fine-histogram bins (serialized form of <see cref="Histogram"/>).</summary>
+    [Id(6)] public int[]? HistogramBinsUsed
+    {
+        get => _dense is null ? _sparseBins : Wire().Bins;
+        set { _sparseBins = value; _dense = null; }
+    }
+
+    /// <summary>Counts of <see cref="HistogramBinsUsed"/>.</summary>
+    [Id(7)] public long[]? HistogramCounts
+    {
+        get => _dense is null ? _sparseCounts : Wire().Counts;
+        set { _sparseCounts = value; _dense = null; }
+    }
 
     /// <summary>Images with an error record.</summary>
     public long Failed => FailedByKind.Values.Sum();
@@ -40,8 +97,8 @@ public sealed class ScoreAggregate
         SumOfSquares += score * score;
         if (score < Min) Min = score;
         if (score > Max) Max = score;
-        Histogram ??= new long[HistogramBins];
-        Histogram[BinOf(score)]++;
+        var dense = Writable();
+        dense[BinOf(score)]++;
     }
 
     /// <summary>Adds one error record.</summary>
@@ -56,10 +113,15 @@ public sealed class ScoreAggregate
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
         foreach (var (kind, n) in other.FailedByKind) FailedByKind[kind] = FailedByKind.GetValueOrDefault(kind) + n;
-        if (other.Histogram is { } h)
+        if (other._dense is { } h)
         {
-            Histogram ??= new long[HistogramBins];
-            for (var i = 0; i < h.Length; i++) Histogram[i] += h[i];
+            var mine = Writable();
+            for (var i = 0; i < h.Length; i++) mine[i] += h[i];
+        }
+        else if (other._sparseBins is { } bins && other._sparseCounts is { } counts)
+        {
+            var mine = Writable();
+            for (var i = 0; i < bins.Length; i++) mine[bins[i]] += counts[i];
         }
     }
 

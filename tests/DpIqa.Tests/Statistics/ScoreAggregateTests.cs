@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using DpIqa.Statistics;
 
 namespace DpIqa.Tests.Statistics;
@@ -48,6 +50,30 @@ public sealed class ScoreAggregateTests
         Assert.Equal(1, s.Count);
         Assert.Null(s.Mean);
         Assert.Empty(s.Percentiles);
+    }
+
+    [Fact]
+    public void Aggregates_travel_sparse_and_arrive_whole()
+    {
+        var serializer = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddSerializer().BuildServiceProvider()
+            .GetRequiredService<Orleans.Serialization.Serializer>();
+        var part = new ScoreAggregate();
+        foreach (var score in new[] { 0.1, 0.2, 0.2, 0.55, 0.9 }) part.AddScore(score);
+        part.AddFailure("decode");
+        var bytes = serializer.SerializeToArray(part);
+        Assert.True(bytes.Length < 300, $"{bytes.Length} bytes for 5 scores: the histogram should travel sparse");
+        var arrived = serializer.Deserialize<ScoreAggregate>(bytes)!;
+        var total = new ScoreAggregate();
+        total.AddScore(0.3);
+        total.Merge(arrived);
+        total.Merge(serializer.Deserialize<ScoreAggregate>(serializer.SerializeToArray(arrived))!);
+        var direct = new ScoreAggregate();
+        direct.AddScore(0.3);
+        direct.Merge(part);
+        direct.Merge(part);
+        Assert.Equal(direct.Histogram, total.Histogram);
+        Assert.Equal(SummaryBuilder.Build(direct).Percentiles, SummaryBuilder.Build(total).Percentiles);
+        Assert.Equal(2, total.FailedByKind["decode"]);
     }
 
     private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());

@@ -84,7 +84,7 @@ public sealed record JobStatus
     [Id(15)] public string? Coordinator { get; init; }
     /// <summary>Shards completed per silo (the silos that have worked on this job).</summary>
     [Id(16)] public Dictionary<string, int> ShardsBySilo { get; init; } = new();
-    /// <summary>Size of the job grain's persisted state, in bytes (it stays small whatever the job's size).</summary>
+    /// <summary>Size of the job grain's state at its last save, in bytes (it stays small whatever the job's size).</summary>
     [Id(17)] public long StateBytes { get; init; }
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;

@@ -36,6 +36,7 @@ internal sealed partial class JobGrain(
     private readonly CancellationTokenSource _stop = new();
     private DateTimeOffset? _rateSince;
     private long _doneAtRateStart;
+    private long _savedBytes;
 
     private JobRecord Job => state.State;
     private string JobId => this.GetPrimaryKeyString();
@@ -43,6 +44,7 @@ internal sealed partial class JobGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {
             for (int shard = 0; shard < Job.ShardCount; shard++)
@@ -64,14 +66,21 @@ internal sealed partial class JobGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _stop.Cancel();
-        if (_dirty) await state.WriteStateAsync(cancellationToken);
+        if (_dirty) await Save(cancellationToken);
+    }
+
+    /// <summary>Writes the job's state and records its size (reported by GetStatus without re-serializing on every poll).</summary>
+    private async Task Save(CancellationToken cancellationToken = default)
+    {
+        _dirty = false;
+        await state.WriteStateAsync(cancellationToken);
+        _savedBytes = serializer.SerializeToArray(Job).Length;
     }
 
     private async Task SaveIfDirty(CancellationToken cancellationToken)
     {
         if (!_dirty) return;
-        _dirty = false;
-        await state.WriteStateAsync(cancellationToken);
+        await Save(cancellationToken);
     }
 
     public async Task<JobStatus> Start(JobSpec spec)
@@ -90,7 +99,7 @@ internal sealed partial class JobGrain(
         Job.State = JobState.Running;
         Job.SubmittedAt = DateTimeOffset.UtcNow;
         Job.ModelVersion = model.Manifest.Version;
-        await state.WriteStateAsync();
+        await Save();
         await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId);
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
         _listing = RunListing();
@@ -126,7 +135,7 @@ internal sealed partial class JobGrain(
             if (Job.Total == 0) Job.Message = $"no images found in {string.Join(", ", spec.Sources)} (looked for {string.Join(" ", Imaging.ImageFormats.Extensions)})";
             Log.Listed(logger, JobId, Job.Total, Job.ShardCount);
             await FinishIfDone();
-            await state.WriteStateAsync();
+            await Save();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -138,7 +147,7 @@ internal sealed partial class JobGrain(
             Job.Message = $"listing the sources failed: {e.Message}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
             _waiting.Clear();
-            await state.WriteStateAsync();
+            await Save();
             await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
         }
     }
@@ -243,8 +252,7 @@ internal sealed partial class JobGrain(
         if (Job.State != JobState.Running || !Job.ListingDone || Job.ShardsDone < Job.ShardCount) return;
         Job.State = JobState.Completed;
         Job.FinishedAt = DateTimeOffset.UtcNow;
-        await state.WriteStateAsync();
-        _dirty = false;
+        await Save();
         await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
             JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
@@ -261,7 +269,7 @@ internal sealed partial class JobGrain(
             var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, Job.ShardCount, threshold, _stop.Token);
             Job.Curation = new CurationResult(threshold, keep, reject);
             Job.CurationWritten = true;
-            await state.WriteStateAsync();
+            await Save();
             await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -314,7 +322,7 @@ internal sealed partial class JobGrain(
             SubmittedAt = Job.SubmittedAt,
             Coordinator = RuntimeIdentity,
             ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
-            StateBytes = serializer.SerializeToArray(Job).Length,
+            StateBytes = _savedBytes,
         });
     }
 
@@ -349,7 +357,7 @@ internal sealed partial class JobGrain(
             _stop.Cancel();
             _waiting.Clear();
             _leases.Clear();
-            await state.WriteStateAsync();
+            await Save();
             await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
         }
         return await GetStatus();

@@ -1,18 +1,17 @@
 namespace DpIqa;
 
 /// <summary>
-/// Mergeable quality statistics: counts, sums, min/max and a fine fixed-range histogram, so
-/// percentiles can be estimated without keeping every score. Merging two is exact.
+/// Mergeable quality statistics: counts, sum, spread, min/max and the scores themselves for percentiles. Up to
+/// <see cref="ExactLimit"/> scores are kept exactly (as float32, the models' output type), so percentiles equal
+/// NumPy's; beyond that they are counted in a <see cref="ScoreSketch"/> whose relative accuracy does not depend on
+/// the score scale. Which form an aggregate has depends only on how many scores it holds, so merging partial
+/// aggregates in any order gives the same percentiles.
 /// </summary>
 [GenerateSerializer, Alias("dpiqa.ScoreAggregate")]
 public sealed class ScoreAggregate
 {
-    /// <summary>Lowest score the fine histogram resolves; lower scores land in bin 0.</summary>
-    public const double HistogramMin = -1.0;
-    /// <summary>Highest score the fine histogram resolves; higher scores land in the last bin.</summary>
-    public const double HistogramMax = 2.0;
-    /// <summary>Bins of the fine histogram (width 0.001).</summary>
-    public const int HistogramBins = 3000;
+    /// <summary>Most scores kept exactly; one more and the aggregate counts them in a sketch.</summary>
+    public const int ExactLimit = 100_000;
 
     /// <summary>Images with a score.</summary>
     [Id(0)] public long Scored { get; set; }
@@ -20,117 +19,140 @@ public sealed class ScoreAggregate
     [Id(1)] public Dictionary<string, long> FailedByKind { get; set; } = new();
     /// <summary>Sum of scores.</summary>
     [Id(2)] public double Sum { get; set; }
-    /// <summary>Sum of squared scores.</summary>
-    [Id(3)] public double SumOfSquares { get; set; }
     /// <summary>Lowest score.</summary>
     [Id(4)] public double Min { get; set; } = double.PositiveInfinity;
     /// <summary>Highest score.</summary>
     [Id(5)] public double Max { get; set; } = double.NegativeInfinity;
-    [NonSerialized] private long[]? _dense;
-    [NonSerialized] private int[]? _sparseBins;
-    [NonSerialized] private long[]? _sparseCounts;
+    /// <summary>
+    /// Sum of squared differences from the mean. Kept instead of a sum of squares, which loses the spread of scores
+    /// far from zero (e.g. around 1e6) to cancellation.
+    /// </summary>
+    [Id(8)] public double SquaredDeviations { get; set; }
 
-    /// <summary>Fine histogram counts (dense); null until the first score.</summary>
-    public long[]? Histogram
+    [NonSerialized] private List<float>? _exact = [];
+    [NonSerialized] private bool _sorted = true;
+
+    /// <summary>Every score, while <see cref="Scored"/> is at most <see cref="ExactLimit"/>; otherwise null.</summary>
+    [Id(9)] public float[]? ExactScores
     {
-        get
-        {
-            if (_dense is null && _sparseBins is not null && _sparseCounts is not null)
-            {
-                _dense = new long[HistogramBins];
-                for (int i = 0; i < _sparseBins.Length; i++) _dense[_sparseBins[i]] += _sparseCounts[i];
-                _sparseBins = null;
-                _sparseCounts = null;
-            }
-            return _dense;
-        }
+        get => _exact?.ToArray();
+        set { _exact = value is null ? null : [.. value]; _sorted = false; }
     }
 
-    [NonSerialized] private (int[] Bins, long[] Counts)? _wire;
+    [NonSerialized] private ScoreSketch? _sketch;
 
-    private long[] Writable()
+    /// <summary>The scores' sketch once <see cref="Scored"/> exceeds <see cref="ExactLimit"/>; otherwise null.</summary>
+    [Id(10)] public ScoreSketch? Sketch
     {
-        _wire = null;
-        return Histogram ?? (_dense = new long[HistogramBins]);
-    }
-
-    /// <summary>The sparse form of the dense histogram, computed once per change.</summary>
-    private (int[] Bins, long[] Counts) Wire()
-    {
-        if (_wire is { } cached) return cached;
-        var dense = _dense!;
-        int n = 0;
-        foreach (var c in dense) if (c != 0) n++;
-        var bins = new int[n];
-        var counts = new long[n];
-        for (int i = 0, j = 0; i < dense.Length; i++)
-            if (dense[i] != 0) { bins[j] = i; counts[j++] = dense[i]; }
-        _wire = (bins, counts);
-        return (bins, counts);
-    }
-
-    // On the wire and in storage the histogram is sparse (non-empty bins only): a shard's aggregate per folder
-    // has a few dozen non-empty bins out of 3,000, so completions stay small and merging costs what it counts.
-
-    /// <summary>Non-empty fine-histogram bins (serialized form of <see cref="Histogram"/>).</summary>
-    [Id(6)] public int[]? HistogramBinsUsed
-    {
-        get => _dense is null ? _sparseBins : Wire().Bins;
-        set { _sparseBins = value; _dense = null; }
-    }
-
-    /// <summary>Counts of <see cref="HistogramBinsUsed"/>.</summary>
-    [Id(7)] public long[]? HistogramCounts
-    {
-        get => _dense is null ? _sparseCounts : Wire().Counts;
-        set { _sparseCounts = value; _dense = null; }
+        get => _sketch;
+        set { _sketch = value; if (value is not null) _exact = null; }
     }
 
     /// <summary>Images with an error record.</summary>
     public long Failed => FailedByKind.Values.Sum();
 
-    /// <summary>Adds one score.</summary>
+    /// <summary>True while percentiles are exact (no more than <see cref="ExactLimit"/> scores).</summary>
+    public bool IsExact => Sketch is null;
+
+    /// <summary>Mean score (NaN when nothing was scored).</summary>
+    public double Mean => Sum / Scored;
+
+    /// <summary>Adds one score. Scores are float32 model outputs; a double is narrowed to float32 like them.</summary>
     public void AddScore(double score)
     {
+        float value = (float)score;
+        if (!float.IsFinite(value)) throw new ArgumentException($"score {score} is not a finite number", nameof(score));
+        // Welford's update keeps the spread exact at any offset.
+        double before = Scored == 0 ? 0 : Mean;
         Scored++;
-        Sum += score;
-        SumOfSquares += score * score;
-        if (score < Min) Min = score;
-        if (score > Max) Max = score;
-        var dense = Writable();
-        dense[BinOf(score)]++;
+        Sum += value;
+        SquaredDeviations += (value - before) * (value - Mean);
+        if (value < Min) Min = value;
+        if (value > Max) Max = value;
+        if (Sketch is { } sketch) sketch.Add(value);
+        else
+        {
+            (_exact ??= []).Add(value);
+            _sorted = false;
+            if (Scored > ExactLimit) ToSketch();
+        }
     }
 
     /// <summary>Adds one error record.</summary>
     public void AddFailure(string kind) => FailedByKind[kind] = FailedByKind.GetValueOrDefault(kind) + 1;
 
-    /// <summary>Adds everything counted in <paramref name="other"/>.</summary>
+    /// <summary>Adds everything counted in <paramref name="other"/>; costs what <paramref name="other"/> holds.</summary>
     public void Merge(ScoreAggregate other)
     {
+        foreach (var (kind, n) in other.FailedByKind.ToList()) FailedByKind[kind] = FailedByKind.GetValueOrDefault(kind) + n;
+        if (other.Scored == 0) return;
+        var otherExact = other._exact is { } e ? e.ToArray() : null;
+        if (Scored > 0)
+        {
+            // Chan et al.'s pairwise update of the squared deviations.
+            double delta = other.Mean - Mean;
+            SquaredDeviations += other.SquaredDeviations + delta * delta * ((double)Scored * other.Scored / (Scored + other.Scored));
+        }
+        else SquaredDeviations = other.SquaredDeviations;
         Scored += other.Scored;
         Sum += other.Sum;
-        SumOfSquares += other.SumOfSquares;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
-        foreach (var (kind, n) in other.FailedByKind) FailedByKind[kind] = FailedByKind.GetValueOrDefault(kind) + n;
-        if (other._dense is { } h)
+        if (Sketch is null && otherExact is not null && Scored <= ExactLimit)
         {
-            var mine = Writable();
-            for (var i = 0; i < h.Length; i++) mine[i] += h[i];
+            (_exact ??= []).AddRange(otherExact);
+            _sorted = false;
+            return;
         }
-        else if (other._sparseBins is { } bins && other._sparseCounts is { } counts)
-        {
-            var mine = Writable();
-            for (var i = 0; i < bins.Length; i++) mine[bins[i]] += counts[i];
-        }
+        ToSketch();
+        if (otherExact is not null) foreach (var s in otherExact) Sketch!.Add(s);
+        else if (other.Sketch is { } sketch) Sketch!.Merge(sketch);
     }
 
-    /// <summary>The fine-histogram bin a score falls in.</summary>
-    public static int BinOf(double score)
+    /// <summary>
+    /// The q-quantile (0 ≤ q ≤ 1) as NumPy's default <c>np.quantile</c> computes it: linear interpolation between
+    /// the order statistics around rank q·(n-1). Exact while <see cref="IsExact"/>; afterwards each order statistic
+    /// comes from the sketch, so the result is within <see cref="ScoreSketch.RelativeAccuracy"/> of the larger
+    /// magnitude of the two (of the true quantile itself when they have the same sign).
+    /// </summary>
+    public double Quantile(double q)
     {
-        if (double.IsNaN(score)) return 0;
-        var bin = (int)Math.Floor((score - HistogramMin) / (HistogramMax - HistogramMin) * HistogramBins);
-        return Math.Clamp(bin, 0, HistogramBins - 1);
+        if (Scored == 0) throw new InvalidOperationException("no scores: a quantile needs at least one");
+        if (!(q >= 0 && q <= 1)) throw new ArgumentOutOfRangeException(nameof(q), q, "a quantile lies in [0, 1]");
+        double index = (Scored - 1) * q;
+        long below = (long)Math.Floor(index);
+        long above = Math.Min(below + 1, Scored - 1);
+        double t = index - below;
+        double value = Lerp(OrderStatistic(below), OrderStatistic(above), t);
+        return Math.Clamp(value, Min, Max); // min and max are exact
+    }
+
+    /// <summary>The k-th smallest score (0-based): exact while <see cref="IsExact"/>, otherwise the sketch's estimate.</summary>
+    private double OrderStatistic(long k)
+    {
+        if (Sketch is { } sketch) return sketch.ValueAt(k);
+        if (!_sorted)
+        {
+            _exact!.Sort();
+            _sorted = true;
+        }
+        return _exact![(int)k];
+    }
+
+    /// <summary>NumPy's <c>_lerp</c>, which interpolates from the nearer end for exactness.</summary>
+    private static double Lerp(double a, double b, double t)
+    {
+        double diff = b - a;
+        return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+    }
+
+    private void ToSketch()
+    {
+        if (Sketch is not null) return;
+        var sketch = new ScoreSketch();
+        foreach (var s in _exact ?? []) sketch.Add(s);
+        Sketch = sketch;
+        _exact = null;
     }
 }
 

@@ -20,13 +20,24 @@ public sealed record ScoreSummary
     [Id(6)] public double? Min { get; init; }
     /// <summary>Highest score.</summary>
     [Id(7)] public double? Max { get; init; }
-    /// <summary>Percentiles 1, 5, 25, 50, 75, 95, 99 (keys "p1".."p99"), from the fine histogram (resolution 0.001).</summary>
+    /// <summary>
+    /// Percentiles 1, 5, 25, 50, 75, 95, 99 (keys "p1".."p99"), defined as NumPy's default <c>np.percentile</c>:
+    /// linear interpolation between the order statistics around rank p/100·(n-1). Exact up to
+    /// <see cref="ScoreAggregate.ExactLimit"/> scores; beyond, within <see cref="ScoreSketch.RelativeAccuracy"/> (0.5%)
+    /// of the larger magnitude of the two order statistics (of the percentile itself when both have the same sign).
+    /// </summary>
     [Id(8)] public Dictionary<string, double> Percentiles { get; init; } = new();
-    /// <summary>Coarse histogram: bins of width 0.05 covering [min, max].</summary>
+    /// <summary>
+    /// Coarse histogram of 20 equal bins over the model's declared score range when every score lies inside it,
+    /// otherwise over the observed [min, max] (one bin when all scores are equal). The last bin includes its upper edge.
+    /// Counts sum to <see cref="Scored"/>; beyond the exact limit a score near an edge may be counted in the neighbouring bin.
+    /// </summary>
     [Id(9)] public List<HistogramBin> Histogram { get; init; } = new();
+    /// <summary>True when the percentiles are exact; false when they come from the 0.5% relative-error sketch.</summary>
+    [Id(10)] public bool PercentilesExact { get; init; }
 }
 
-/// <summary>One histogram bin: [Lower, Upper) and its count.</summary>
+/// <summary>One histogram bin: [Lower, Upper) (the last one [Lower, Upper]) and its count.</summary>
 [GenerateSerializer, Alias("dpiqa.HistogramBin")]
 public sealed record HistogramBin([property: Id(0)] double Lower, [property: Id(1)] double Upper, [property: Id(2)] long Count);
 

@@ -1,6 +1,6 @@
 using System.Text;
+using DpIqa.Models;
 using DpIqa.Results;
-using DpIqa.Statistics;
 using DpIqa.Storage;
 
 namespace DpIqa.Curation;
@@ -14,22 +14,33 @@ internal static class CurationLists
 {
     public static bool HasRule(JobSpec spec) => spec.RejectBelow is not null || spec.KeepTopPercent is not null;
 
-    /// <summary>Refuses malformed rules with a message saying what to fix.</summary>
-    public static void Validate(JobSpec spec)
+    /// <summary>
+    /// Refuses malformed rules, and a <c>--reject-below</c> outside the model's declared score range, with a message
+    /// saying what to fix. Returns a note for the user when the threshold cannot be checked (the range is unknown).
+    /// </summary>
+    public static string? Validate(JobSpec spec, ModelManifest model)
     {
         if (spec.RejectBelow is { } x && !double.IsFinite(x))
             throw new ArgumentException($"--reject-below {x} is not a number: give a score such as 0.35");
         if (spec.KeepTopPercent is { } p && (!double.IsFinite(p) || p <= 0 || p > 100))
             throw new ArgumentException($"--keep-top-percent {p} is out of range: give a percentage above 0 and at most 100");
+        if (spec.RejectBelow is not { } threshold) return null;
+        if (model.DeclaredRange() is not { } range)
+            return $"--reject-below {Show(threshold)} was not checked against a score range: model '{model.Name}' declares none (add score_range to its manifest)";
+        if (threshold < range.Lower || threshold > range.Upper)
+            throw new ArgumentException($"--reject-below {Show(threshold)} is outside the score range [{Show(range.Lower)}, {Show(range.Upper)}] of model '{model.Name}': give a score inside it");
+        return null;
     }
+
+    private static string Show(double v) => v.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The lowest score kept.</summary>
     public static double Threshold(JobSpec spec, ScoreAggregate all)
     {
         double threshold = double.NegativeInfinity;
         if (spec.RejectBelow is { } x) threshold = x;
-        if (spec.KeepTopPercent is { } p && all.Scored > 0 && all.Histogram is not null)
-            threshold = Math.Max(threshold, SummaryBuilder.Percentile(all, 1 - p / 100));
+        if (spec.KeepTopPercent is { } p && all.Scored > 0)
+            threshold = Math.Max(threshold, all.Quantile(1 - p / 100)); // the same quantiles as summary.json's percentiles
         return threshold;
     }
 

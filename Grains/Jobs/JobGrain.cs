@@ -99,6 +99,7 @@ internal sealed partial class JobGrain(
         Job.State = JobState.Running;
         Job.SubmittedAt = DateTimeOffset.UtcNow;
         Job.ModelVersion = model.Manifest.Version;
+        Job.Message = Curation.CurationLists.Validate(spec, model.Manifest); // a note when --reject-below cannot be checked
         await Save();
         await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId);
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
@@ -112,8 +113,9 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"shard size {spec.ShardSize} is out of range: use 1 to {options.Value.MaxShardSize}");
         if (string.IsNullOrWhiteSpace(spec.Output)) throw new ArgumentException("no output given: name a folder for the results");
         if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
-        Curation.CurationLists.Validate(spec);
-        return models.Resolve(spec.Model); // throws ArgumentException naming the models there are
+        var model = models.Resolve(spec.Model); // throws ArgumentException naming the models there are
+        Curation.CurationLists.Validate(spec, model.Manifest);
+        return model;
     }
 
     /// <summary>Writes a manifest per full shard as items stream in; resumes after the shards already written.</summary>
@@ -340,11 +342,24 @@ internal sealed partial class JobGrain(
         Model = Job.Spec!.Model,
         ModelVersion = Job.ModelVersion,
         State = Job.State,
-        All = SummaryBuilder.Build(Job.All),
-        ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value)),
+        All = SummaryBuilder.Build(Job.All, DeclaredRange()),
+        ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, DeclaredRange())),
         Message = Job.Message,
         Curation = Job.Curation,
     };
+
+    /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>
+    private (double Lower, double Upper)? DeclaredRange()
+    {
+        try
+        {
+            return models.Resolve(Job.Spec!.Model).Manifest.DeclaredRange();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 
     public async Task<JobStatus> Cancel()
     {

@@ -80,6 +80,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
         Description = ProxyModel.Description,
         File = "(built in)",
         Sha256 = Sha256Hex(ProxyBytes.Value),
+        ScoreRange = [0, 1], // a product of four factors in (0, 1)
     };
 
     public IReadOnlyList<ModelManifest> List()
@@ -134,6 +135,8 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
             File = name + ".onnx",
             Sha256 = Sha256Of(onnxPath),
         };
+        if (manifest.ScoreRange is not null && manifest.DeclaredRange() is null)
+            throw new ArgumentException($"{manifestPath}: score_range must be [lower, upper] with lower < upper, or left out when the range is unknown");
         if (given is not null && given.Sha256.Length > 0 && !string.Equals(given.Sha256, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{onnxPath} has sha256 {manifest.Sha256} but {manifestPath} says {given.Sha256}: not the file the manifest describes");
         Directory.CreateDirectory(Folder);

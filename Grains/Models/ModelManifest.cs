@@ -21,8 +21,13 @@ public sealed record ModelManifest
     [JsonPropertyName("input_dtype")] public string InputType { get; init; } = "float32";
     [JsonPropertyName("preprocessing")] public string Preprocessing { get; init; } = DpIqaPreprocessing;
     [JsonPropertyName("output")] public string Output { get; init; } = "score";
-    [JsonPropertyName("score_range")] public double[] ScoreRange { get; init; } = [0, 1];
+    /// <summary>[lower, upper] of the scores the model gives; null (no <c>score_range</c>) when unknown.</summary>
+    [JsonPropertyName("score_range")] public double[]? ScoreRange { get; init; }
     [JsonPropertyName("direction")] public string Direction { get; init; } = "higher-is-better";
     /// <summary>External-data files (models over 2 GB) and their sha256.</summary>
     [JsonPropertyName("external_data")] public Dictionary<string, string>? ExternalData { get; init; }
+
+    /// <summary>The declared score range, or null when the manifest declares none or one that is not [lower, upper] with lower &lt; upper.</summary>
+    public (double Lower, double Upper)? DeclaredRange() =>
+        ScoreRange is [var lower, var upper] && double.IsFinite(lower) && double.IsFinite(upper) && lower < upper ? (lower, upper) : null;
 }

@@ -75,14 +75,19 @@ internal sealed class ShardScorer
             {
                 result.Width = image.OriginalWidth;
                 result.Height = image.OriginalHeight;
+                float score;
                 try
                 {
-                    result.Score = await session.Score(image, ct);
+                    score = await session.Score(image, ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     throw new ImageError(ImageErrorKind.Inference, $"model {manifest.Name} failed: {e.Message}");
                 }
+                // Statistics cannot count a NaN or an infinity: such an image gets an error record instead.
+                if (!float.IsFinite(score))
+                    throw new ImageError(ImageErrorKind.Inference, $"model {manifest.Name} returned {score}, not a finite score");
+                result.Score = score;
             }
             result.Status = ImageResult.Ok;
         }

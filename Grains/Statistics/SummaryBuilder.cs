@@ -4,9 +4,15 @@ namespace DpIqa.Statistics;
 internal static class SummaryBuilder
 {
     public static readonly int[] PercentileRanks = [1, 5, 25, 50, 75, 95, 99];
-    public const double CoarseBinWidth = 0.05;
 
-    public static ScoreSummary Build(ScoreAggregate a)
+    /// <summary>Bins of the coarse histogram, whatever the score scale.</summary>
+    public const int HistogramBins = 20;
+
+    /// <summary>
+    /// The summary of <paramref name="a"/>. The histogram spans <paramref name="scoreRange"/> (the model's declared
+    /// score range) when every score lies inside it, otherwise the observed [min, max].
+    /// </summary>
+    public static ScoreSummary Build(ScoreAggregate a, (double Lower, double Upper)? scoreRange)
     {
         var summary = new ScoreSummary
         {
@@ -15,57 +21,43 @@ internal static class SummaryBuilder
             Failed = a.Failed,
             FailedByKind = new Dictionary<string, long>(a.FailedByKind),
         };
-        if (a.Scored == 0 || a.Histogram is null) return summary;
-        double mean = a.Sum / a.Scored;
-        double variance = Math.Max(0, a.SumOfSquares / a.Scored - mean * mean);
+        if (a.Scored == 0) return summary;
         return summary with
         {
-            Mean = mean,
-            Std = Math.Sqrt(variance),
+            Mean = a.Mean,
+            Std = Math.Sqrt(Math.Max(0, a.SquaredDeviations / a.Scored)),
             Min = a.Min,
             Max = a.Max,
-            Percentiles = PercentileRanks.ToDictionary(p => $"p{p}", p => Math.Round(Percentile(a, p / 100.0), 4)),
-            Histogram = Coarse(a),
+            Percentiles = PercentileRanks.ToDictionary(p => $"p{p}", p => a.Quantile(p / 100.0)),
+            PercentilesExact = a.IsExact,
+            Histogram = Histogram(a, scoreRange),
         };
     }
 
-    /// <summary>Linear interpolation inside the fine bin holding the rank, clamped to [min, max].</summary>
-    public static double Percentile(ScoreAggregate a, double q)
+    private static List<HistogramBin> Histogram(ScoreAggregate a, (double Lower, double Upper)? scoreRange)
     {
-        var h = a.Histogram!;
-        double rank = q * (a.Scored - 1);
-        long seen = 0;
-        double width = (ScoreAggregate.HistogramMax - ScoreAggregate.HistogramMin) / ScoreAggregate.HistogramBins;
-        for (int i = 0; i < h.Length; i++)
+        var (lo, hi) = scoreRange is { } r && r.Lower <= a.Min && a.Max <= r.Upper ? r : (a.Min, a.Max);
+        if (hi <= lo) return [new HistogramBin(lo, hi, a.Scored)]; // every score is the same: one bin holds them
+        var counts = new long[HistogramBins];
+        double width = hi - lo;
+        int BinOf(double score) => Math.Clamp((int)Math.Floor((score - lo) / width * HistogramBins), 0, HistogramBins - 1);
+        if (a.ExactScores is { } exact)
         {
-            if (h[i] == 0) continue;
-            if (seen + h[i] > rank)
-            {
-                double inside = (rank - seen + 0.5) / h[i];
-                double value = ScoreAggregate.HistogramMin + (i + inside) * width;
-                return Math.Clamp(value, a.Min, a.Max);
-            }
-            seen += h[i];
+            foreach (var s in exact) counts[BinOf(s)]++;
         }
-        return a.Max;
-    }
-
-    private static List<HistogramBin> Coarse(ScoreAggregate a)
-    {
-        var h = a.Histogram!;
-        double fine = (ScoreAggregate.HistogramMax - ScoreAggregate.HistogramMin) / ScoreAggregate.HistogramBins;
-        double lo = Math.Floor(a.Min / CoarseBinWidth) * CoarseBinWidth;
-        double hi = Math.Max(lo + CoarseBinWidth, Math.Ceiling(a.Max / CoarseBinWidth + 1e-9) * CoarseBinWidth);
-        int bins = (int)Math.Round((hi - lo) / CoarseBinWidth);
-        var counts = new long[bins];
-        for (int i = 0; i < h.Length; i++)
+        else
         {
-            if (h[i] == 0) continue;
-            double center = ScoreAggregate.HistogramMin + (i + 0.5) * fine;
-            counts[Math.Clamp((int)Math.Floor((center - lo) / CoarseBinWidth), 0, bins - 1)] += h[i];
+            // A bucket's value is within the sketch's relative accuracy of its scores; near a bin edge some may be counted in the neighbour.
+            var sketch = a.Sketch!;
+            foreach (var (i, n) in sketch.Negative) counts[BinOf(-ScoreSketch.ValueOf(i))] += n;
+            counts[BinOf(0)] += sketch.Zero;
+            foreach (var (i, n) in sketch.Positive) counts[BinOf(ScoreSketch.ValueOf(i))] += n;
         }
-        return Enumerable.Range(0, bins)
-            .Select(i => new HistogramBin(Math.Round(lo + i * CoarseBinWidth, 4), Math.Round(lo + (i + 1) * CoarseBinWidth, 4), counts[i]))
+        // Edges as lo + width * i / bins, so a range like [0, 1] gives 0.15 rather than 0.15000000000000002.
+        return Enumerable.Range(0, HistogramBins)
+            .Select(i => new HistogramBin(Edge(lo, width, i), i == HistogramBins - 1 ? hi : Edge(lo, width, i + 1), counts[i]))
             .ToList();
     }
+
+    private static double Edge(double lo, double width, int i) => lo + width * i / HistogramBins;
 }

@@ -23,7 +23,7 @@ internal static class SummaryTable
         foreach (var row in rows)
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
         Console.WriteLine();
-        if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {c.Threshold:F4}): keep.txt, reject.txt");
+        if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {F(c.Threshold)}): keep.txt, reject.txt");
         if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
         Console.WriteLine($"summary: {summaryFile}");
     }
@@ -37,5 +37,7 @@ internal static class SummaryTable
         F(s.Percentiles.GetValueOrDefault("p50", double.NaN)), F(s.Percentiles.GetValueOrDefault("p95", double.NaN)), F(s.Max),
     ];
 
-    private static string F(double? v) => v is null || double.IsNaN(v.Value) ? "-" : v.Value.ToString("F4", CultureInfo.InvariantCulture);
+    // Four decimals suit scores on [0, 1] and on a MOS scale; five significant digits keep tiny and huge scales readable.
+    private static string F(double? v) => v is null || double.IsNaN(v.Value) ? "-"
+        : v.Value.ToString(v.Value == 0 || Math.Abs(v.Value) is >= 1e-3 and < 1e7 ? "F4" : "G5", CultureInfo.InvariantCulture);
 }

@@ -74,7 +74,7 @@ public sealed class ScoreAggregate
         {
             (_exact ??= []).Add(value);
             _sorted = false;
-            if (Scored > ExactLimit) ToSketch();
+            if (Scored > ExactLimit) ConvertToSketch();
         }
     }
 
@@ -104,7 +104,7 @@ public sealed class ScoreAggregate
             _sorted = false;
             return;
         }
-        ToSketch();
+        ConvertToSketch();
         if (otherExact is not null) foreach (var s in otherExact) Sketch!.Add(s);
         else if (other.Sketch is { } sketch) Sketch!.Merge(sketch);
     }
@@ -146,7 +146,11 @@ public sealed class ScoreAggregate
         return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
     }
 
-    private void ToSketch()
+    /// <summary>
+    /// Counts the scores in a sketch from now on, whatever their number (the job does this for its folders once the
+    /// whole job is past <see cref="ExactLimit"/>, to keep its state bounded). The sketch depends only on the scores.
+    /// </summary>
+    public void ConvertToSketch()
     {
         if (Sketch is not null) return;
         var sketch = new ScoreSketch();

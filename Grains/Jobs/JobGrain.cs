@@ -228,12 +228,7 @@ internal sealed partial class JobGrain(
         _leases.Remove(shard);
         Job.MarkDone(shard);
         Job.ShardsDone++;
-        Job.All.Merge(outcome.All);
-        foreach (var (folder, aggregate) in outcome.ByFolder)
-        {
-            if (!Job.ByFolder.TryGetValue(folder, out var existing)) Job.ByFolder[folder] = existing = new ScoreAggregate();
-            existing.Merge(aggregate);
-        }
+        JobStatistics.Add(Job.All, Job.ByFolder, outcome);
         _dirty = true;
         await FinishIfDone();
         return true;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using Xunit.Abstractions;
 using DpIqa.Statistics;
 
 namespace DpIqa.Tests.Statistics;
@@ -9,7 +10,7 @@ namespace DpIqa.Tests.Statistics;
 /// The mergeable statistics against NumPy, on every score scale a model may use: exact percentiles up to the exact
 /// limit, the sketch's bound beyond it, merged from many shards in random order.
 /// </summary>
-public sealed class ScoreAggregateTests : IDisposable
+public sealed class ScoreAggregateTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _dir = new();
 
@@ -181,6 +182,7 @@ public sealed class ScoreAggregateTests : IDisposable
         foreach (var s in Scores("mos", ScoreAggregate.ExactLimit + 10, seed: 15)) big.AddScore(s);
         var sketchBytes = serializer.SerializeToArray(big);
         Assert.True(sketchBytes.Length < 20_000, $"{sketchBytes.Length} bytes for a sketch of scores on [1, 100]");
+        output.WriteLine($"wire size: {bytes.Length} bytes for {scores.Length} exact scores; {sketchBytes.Length} bytes for a sketch of {big.Scored} scores on [1, 100] ({big.Sketch!.Positive.Count} buckets)");
         var bigArrived = serializer.Deserialize<ScoreAggregate>(sketchBytes)!;
         Assert.False(bigArrived.IsExact);
         Assert.Equal(SummaryBuilder.Build(big, null), SummaryBuilder.Build(bigArrived, null), SummaryComparer.Instance);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace DpIqa;
 
 /// <summary>
@@ -32,11 +34,17 @@ public sealed class ScoreAggregate
     [NonSerialized] private List<float>? _exact = [];
     [NonSerialized] private bool _sorted = true;
 
-    /// <summary>Every score, while <see cref="Scored"/> is at most <see cref="ExactLimit"/>; otherwise null.</summary>
-    [Id(9)] public float[]? ExactScores
+    /// <summary>Every score, while the aggregate is exact (<see cref="IsExact"/>); otherwise null.</summary>
+    public float[]? ExactScores => _exact?.ToArray();
+
+    /// <summary>
+    /// <see cref="ExactScores"/> as float32 bytes in machine order (little-endian on x64 and Arm64), the form they travel
+    /// and are stored in: 4 bytes a score, where the serializer spends 5 on each element of a float array.
+    /// </summary>
+    [Id(9)] public byte[]? ExactScoreBytes
     {
-        get => _exact?.ToArray();
-        set { _exact = value is null ? null : [.. value]; _sorted = false; }
+        get => _exact is null ? null : MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_exact)).ToArray();
+        set { _exact = value is null ? null : [.. MemoryMarshal.Cast<byte, float>(value)]; _sorted = false; }
     }
 
     [NonSerialized] private ScoreSketch? _sketch;

@@ -331,14 +331,16 @@ internal sealed partial class JobGrain(
         return Task.FromResult(BuildSummary());
     }
 
-    private JobSummary BuildSummary() => new()
+    private JobSummary BuildSummary() => BuildSummary(DeclaredRange());
+
+    private JobSummary BuildSummary((double Lower, double Upper)? scoreRange) => new()
     {
         JobId = JobId,
         Model = Job.Spec!.Model,
         ModelVersion = Job.ModelVersion,
         State = Job.State,
-        All = SummaryBuilder.Build(Job.All, DeclaredRange()),
-        ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, DeclaredRange())),
+        All = SummaryBuilder.Build(Job.All, scoreRange),
+        ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, scoreRange)),
         Message = Job.Message,
         Curation = Job.Curation,
     };

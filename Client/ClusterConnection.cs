@@ -45,7 +45,8 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e)
         {
             host.Dispose();
-            throw new InvalidOperationException($"cannot reach the cluster ({(storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways)}): {e.Message}", e);
+            var gateways = storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways;
+            throw new ClusterUnreachableException($"cannot reach cluster '{cluster.ClusterId}' ({gateways}): {ExitCodes.OneLine(e.Message)}", e);
         }
         return new ClusterConnection(host);
     }
@@ -56,3 +57,6 @@ internal sealed class ClusterConnection : IAsyncDisposable
         _host.Dispose();
     }
 }
+
+/// <summary>No gateway of the configured cluster answered (wrong ClusterId, storage or gateways, or no silo running).</summary>
+internal sealed class ClusterUnreachableException(string message, Exception inner) : InvalidOperationException(message, inner);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using DpIqa.Client.Commands;
 
 namespace DpIqa.Client;
@@ -7,7 +8,7 @@ namespace DpIqa.Client;
 /// The CLI boundary: the command tree, and the one place where a failure becomes an exit code and one line on
 /// stderr (with <c>-v</c>, followed by the stack trace). Commands throw; they do not print errors.
 /// </summary>
-internal static class Cli
+internal static partial class Cli
 {
     public static RootCommand Root(Option<bool> verbose)
     {
@@ -53,9 +54,23 @@ internal static class Cli
         }
     }
 
-    /// <summary>System.CommandLine's messages may span lines (e.g. the list of accepted values); one line is printed.</summary>
-    private static string Flatten(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    /// <summary>
+    /// System.CommandLine's messages may span lines (e.g. the list of accepted values) and name .NET types
+    /// ("expected type 'System.Nullable`1[System.Double]'"); one line in a user's words is printed.
+    /// </summary>
+    private static string Flatten(string message)
+    {
+        var line = string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return ExpectedType().Replace(line, m => m.Groups["type"].Value switch
+        {
+            "Int32" or "Int64" => "as a whole number",
+            "Double" or "Single" => "as a number",
+            var other => $"as {other}",
+        });
+    }
+
+    [GeneratedRegex(@"as expected type 'System\.(Nullable`1\[System\.)?(?<type>\w+)\]?'")]
+    private static partial Regex ExpectedType();
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult command)
     {

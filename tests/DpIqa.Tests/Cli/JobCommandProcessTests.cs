@@ -46,6 +46,7 @@ public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper ou
         builder.Options.UseTestClusterMembership = false;
         builder.Options.ClusterId = _clusterId;
         builder.Options.ServiceId = _serviceId;
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
         builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
         builder.Properties["Scoring:PollIntervalMs"] = "100";
         builder.AddSiloBuilderConfigurator<SiloConfig>();

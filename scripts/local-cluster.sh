@@ -26,13 +26,27 @@ dotnet build -c Release DpIqa.Cluster.sln -v q -nologo
 [ -x .cache/azurite/node_modules/.bin/azurite ] || npm install --silent --no-audit --no-fund --prefix .cache/azurite azurite@3.37.0
 check_ports # again: the build takes minutes
 
-PIDS=""
-trap 'kill $PIDS 2> /dev/null; wait 2> /dev/null' EXIT
+AZURITE=""
+SILOS=""
+# Silos first: leaving the cluster writes to the membership table, so a silo stopped after Azurite keeps retrying
+# its shutdown for minutes. A silo that has not left after 30 s is killed; Azurite goes last.
+stop_all() {
+  kill $SILOS 2> /dev/null || true
+  for _ in $(seq 30); do
+    alive=""
+    for pid in $SILOS; do kill -0 "$pid" 2> /dev/null && alive=1; done
+    [ -z "$alive" ] && break
+    sleep 1
+  done
+  kill -9 $SILOS 2> /dev/null || true
+  kill $AZURITE 2> /dev/null || true
+  wait 2> /dev/null || true
+}
+trap stop_all EXIT
 .cache/azurite/node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --blobPort "$BLOB_PORT" --queueHost 127.0.0.1 --queuePort "$QUEUE_PORT" \
   --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" &
 AZURITE=$!
-PIDS=$AZURITE
 for port in "$BLOB_PORT" "$TABLE_PORT"; do
   until listening "$port"; do
     kill -0 "$AZURITE" 2> /dev/null || fail "Azurite exited at start (could it bind 127.0.0.1:$port?)"
@@ -46,12 +60,10 @@ export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devs
 # A cluster id of this run's own (silos and the client below use it): silos that share storage and a cluster id
 # form one cluster, so this cluster never merges with another one by accident.
 export Cluster__ClusterId="dpiqa-local-${USER:-$(id -un)}-$$"
-SILOS=""
 for i in 0 1; do
   Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} \
     dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > ".cache/silo$((i + 1)).log" 2>&1 &
   SILOS="$SILOS $!"
-  PIDS="$PIDS $!"
 done
 dpiqa() { dotnet Client/bin/Release/net10.0/dpiqa.dll "$@"; }
 deadline=$((SECONDS + 300))

@@ -29,7 +29,7 @@ public sealed class ExitCodesTests
     [Fact]
     public void A_lost_silo_or_connection_exits_1_and_says_what_to_check()
     {
-        foreach (var e in new Exception[] { new SiloUnavailableException("silo S127.0.0.1:11111:1 is unavailable"), new OrleansMessageRejectionException("no gateway") })
+        foreach (var e in new Exception[] { new SiloUnavailableException("silo S127.0.0.1:11111:1 is unavailable"), new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to any of the 1 available gateways.") })
         {
             var (code, line) = ExitCodes.Describe(e, cancelledByUser: false);
             Assert.Equal(ExitCodes.Failed, code);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Runtime.Messaging;
 
 namespace DpIqa.Client;
 
@@ -31,6 +32,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+            client.UseConnectionRetryFilter(RetryBriefly());
             if (storage.Configured)
                 client.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
             else
@@ -45,9 +47,27 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e)
         {
             host.Dispose();
-            throw new InvalidOperationException($"cannot reach the cluster ({(storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways)}): {e.Message}", e);
+            var gateways = storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways;
+            throw new ClusterUnreachableException($"cannot reach cluster '{cluster.ClusterId}' ({gateways}): {ExitCodes.OneLine(e.Message)}", e);
         }
         return new ClusterConnection(host);
+    }
+
+    /// <summary>
+    /// Orleans' default retries a refused connection 15 times with a growing delay (3 minutes in all); a user at a
+    /// terminal should hear within seconds that no gateway answers. Three more attempts a second apart cover a silo
+    /// that is just starting.
+    /// </summary>
+    private static Func<Exception, CancellationToken, Task<bool>> RetryBriefly()
+    {
+        int retries = 0;
+        return async (exception, cancellationToken) =>
+        {
+            if (exception is not (ConnectionFailedException or OrleansMessageRejectionException or SiloUnavailableException)) return false;
+            if (++retries > 3) return false;
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            return true;
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -56,3 +76,6 @@ internal sealed class ClusterConnection : IAsyncDisposable
         _host.Dispose();
     }
 }
+
+/// <summary>No gateway of the configured cluster answered (wrong ClusterId, storage or gateways, or no silo running).</summary>
+internal sealed class ClusterUnreachableException(string message, Exception inner) : InvalidOperationException(message, inner);

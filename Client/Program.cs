@@ -1,10 +1,12 @@
-using System.CommandLine;
-using DpIqa.Client.Commands;
+using DpIqa.Client;
 
-var root = new RootCommand("dpiqa: score images for perceptual quality with DP-IQA models on an Orleans cluster (or in this process)");
-root.Subcommands.Add(ScoreCommand.Create());
-root.Subcommands.Add(PreprocessCommand.Create());
-root.Subcommands.Add(ModelsCommand.Create());
-root.Subcommands.Add(JobCommand.Create());
-root.Subcommands.Add(UploadCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// The first Ctrl+C cancels the command gracefully (a running job is cancelled, exit code 130); a second one ends
+// the process at once.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+};
+return await Cli.Run(args, Console.Error, cancel.Token);

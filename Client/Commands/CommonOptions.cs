@@ -12,7 +12,12 @@ internal static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of tables" };
 
-    public static Option<bool> Verbose() => new("--verbose", "-v") { Description = "Show the silo's informational logs" };
+    /// <summary>The global <c>-v</c>: every command accepts it, before or after its own options.</summary>
+    public static Option<bool> Verbose() => new("--verbose", "-v")
+    {
+        Description = "Show the stack trace with an error (and, for score, the silo's informational logs)",
+        Recursive = true,
+    };
 
     public static IEnumerable<KeyValuePair<string, string?>> Settings(ParseResult parse, Option<string?> modelsPath)
     {

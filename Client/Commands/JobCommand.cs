@@ -19,7 +19,7 @@ internal static class JobCommand
         {
             var status = await grain.GetStatus();
             Print(status, json, () => PrintStatus(status));
-            return status.State == JobState.Pending ? 1 : 0;
+            return ExitCodes.Ok;
         }));
         job.Subcommands.Add(Simple("watch", "A live progress bar until the job ends, then its summary", async (grain, json) =>
         {
@@ -40,14 +40,14 @@ internal static class JobCommand
         {
             var status = await grain.Cancel();
             Print(status, json, () => Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}"));
-            return 0;
+            return ExitCodes.Ok;
         }));
         job.Subcommands.Add(Simple("summary", "The job's statistics (final once it completed)", async (grain, json) =>
         {
             var status = await grain.GetStatus();
             var summary = await grain.GetSummary();
             Print(summary, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
-            return 0;
+            return ExitCodes.Ok;
         }));
         job.Subcommands.Add(List());
         job.Subcommands.Add(Results());
@@ -78,40 +78,40 @@ internal static class JobCommand
         var json = CommonOptions.Json();
         var command = new Command(name, description) { id, json };
         command.SetAction(async (parse, _) => await Connected(async client =>
-        {
-            var grain = client.GetGrain<IJobGrain>(parse.GetValue(id)!);
-            if ((await grain.GetStatus()).State == JobState.Pending && name != "status")
-                throw new ArgumentException($"no job '{parse.GetValue(id)}' (see 'dpiqa job list')");
-            return await action(grain, parse.GetValue(json));
-        }));
+            await action(await ExistingJob(client, parse.GetValue(id)!), parse.GetValue(json))));
         return command;
+    }
+
+    /// <summary>The job's grain; an id the cluster has never started is an invalid request, not a pending job.</summary>
+    private static async Task<IJobGrain> ExistingJob(IClusterClient client, string id)
+    {
+        var grain = client.GetGrain<IJobGrain>(id);
+        if (await grain.GetSpec() is null) throw new ArgumentException($"there is no job '{id}' in this cluster: check the id with 'dpiqa job list'");
+        return grain;
     }
 
     private static async Task<int> Connected(Func<IClusterClient, Task<int>> action)
     {
-        try
-        {
-            await using var connection = await ClusterConnection.Open([]);
-            return await action(connection.Client);
-        }
-        catch (ArgumentException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
-            return 2;
-        }
-        catch (InvalidOperationException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
-            return 3;
-        }
+        await using var connection = await ClusterConnection.Open([]);
+        return await action(connection.Client);
     }
 
-    /// <summary>Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, or <c>file:PATH</c> on the silos' disks.</summary>
-    internal static string Location(string value) =>
-        value.StartsWith(Locations.ListingScheme, StringComparison.Ordinal) ? Locations.ListingScheme + Location(value[Locations.ListingScheme.Length..])
-        : value.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFullPath(value["file:".Length..])
-        : value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value
-        : Locations.Blob(value);
+    /// <summary>
+    /// Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, <c>listing:container/file</c>,
+    /// or <c>file:PATH</c> on the silos' disks. Blob names are checked here, before any request, so a bad name is
+    /// one line saying the rule rather than the service's 400. <paramref name="option"/> names the flag for messages.
+    /// </summary>
+    internal static string Location(string option, string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException($"{option} is empty: name a container[/prefix] in blob storage, listing:container/file.txt or file:PATH");
+        if (value.StartsWith(Locations.ListingScheme, StringComparison.Ordinal))
+            return Locations.ListingScheme + Location(option, value[Locations.ListingScheme.Length..]);
+        if (value.StartsWith("file:", StringComparison.Ordinal)) return Path.GetFullPath(value["file:".Length..]);
+        var blob = value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value : Locations.Blob(value);
+        Locations.CheckBlobNames(blob, $"{option} {value}");
+        return blob;
+    }
 
     private static Command Submit()
     {
@@ -126,23 +126,27 @@ internal static class JobCommand
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
         var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json };
-        command.SetAction(async (parse, _) => await Connected(async client =>
+        command.SetAction(async (parse, _) =>
         {
             var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+            // Built (and its names checked) before connecting: a bad request fails without a cluster.
             var spec = new JobSpec
             {
-                Sources = parse.GetValue(source)!.Select(Location).ToList(),
+                Sources = parse.GetValue(source)!.Select(s => Location("--source", s)).ToList(),
                 Model = parse.GetValue(model) ?? "",
-                Output = Location(parse.GetValue(output)!),
+                Output = Location("--out", parse.GetValue(output)!),
                 Format = Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true),
                 ShardSize = parse.GetValue(shardSize),
                 RejectBelow = parse.GetValue(rejectBelow),
                 KeepTopPercent = parse.GetValue(keepTop),
             };
-            var status = await client.GetGrain<IJobGrain>(jobId).Start(spec);
-            Print(status, parse.GetValue(json), () => Console.WriteLine(jobId));
-            return 0;
-        }));
+            return await Connected(async client =>
+            {
+                var status = await client.GetGrain<IJobGrain>(jobId).Start(spec);
+                Print(status, parse.GetValue(json), () => Console.WriteLine(jobId));
+                return ExitCodes.Ok;
+            });
+        });
         return command;
     }
 
@@ -159,7 +163,7 @@ internal static class JobCommand
                 foreach (var s in statuses)
                     Console.WriteLine($"{s.JobId,-36} {s.State.ToString().ToLowerInvariant(),-10} {s.Done,9}/{s.Total,-9} {s.SubmittedAt:u}");
             });
-            return 0;
+            return ExitCodes.Ok;
         }));
         return command;
     }
@@ -172,9 +176,9 @@ internal static class JobCommand
         var command = new Command("results", "Merge the job's per-shard result files into one local file") { id, output, json };
         command.SetAction(async (parse, _) => await Connected(async client =>
         {
-            var grain = client.GetGrain<IJobGrain>(parse.GetValue(id)!);
+            var grain = await ExistingJob(client, parse.GetValue(id)!);
             var status = await grain.GetStatus();
-            var spec = await grain.GetSpec() ?? throw new ArgumentException($"no job '{parse.GetValue(id)}'");
+            var spec = (await grain.GetSpec())!;
             if (status.State != JobState.Completed) throw new ArgumentException($"job {status.JobId} is {status.State.ToString().ToLowerInvariant()}; results are merged once it completed");
             var storage = new StorageOptions();
             var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
@@ -187,7 +191,7 @@ internal static class JobCommand
                 all.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(spec.Output, shard, spec.Format)), spec.Format));
             await File.WriteAllBytesAsync(file, await ResultFiles.Encode(all, format));
             Print(new { job = status.JobId, rows = all.Count, file }, parse.GetValue(json), () => Console.WriteLine($"{all.Count} results -> {file}"));
-            return 0;
+            return ExitCodes.Ok;
         }));
         return command;
     }

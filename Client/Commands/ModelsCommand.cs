@@ -39,15 +39,15 @@ internal static class ModelsCommand
         {
             importFile, importName, importManifest, importVersion, modelsPath, json,
         };
-        import.SetAction(parse => Guarded(() =>
+        import.SetAction(parse =>
         {
             var catalog = Catalog(CommonOptions.Settings(parse, modelsPath));
             var m = catalog.Import(parse.GetValue(importFile)!, parse.GetValue(importName)!, parse.GetValue(importManifest), parse.GetValue(importVersion));
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true })
                 : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', sha256 {m.Sha256[..12]}) into {catalog.Folder}");
-            return 0;
-        }));
+            return ExitCodes.Ok;
+        });
 
         var verify = new Command("verify", "Check every model's files against their sha256 and that ONNX Runtime loads them") { modelsPath, json };
         verify.SetAction(parse =>
@@ -76,31 +76,13 @@ internal static class ModelsCommand
 
         var removeName = new Argument<string>("name") { Description = "Model to remove" };
         var remove = new Command("remove", "Delete an imported model from the catalog") { removeName, modelsPath };
-        remove.SetAction(parse => Guarded(() =>
+        remove.SetAction(parse =>
         {
             Catalog(CommonOptions.Settings(parse, modelsPath)).Remove(parse.GetValue(removeName)!);
             Console.WriteLine($"removed {parse.GetValue(removeName)}");
-            return 0;
-        }));
+            return ExitCodes.Ok;
+        });
         return new Command("models", "The model catalog") { list, import, verify, remove };
-    }
-
-    private static int Guarded(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
-        {
-            Console.Error.WriteLine($"error: ONNX Runtime cannot load the model: {e.Message}");
-            return 2;
-        }
     }
 
     internal static ModelCatalog Catalog(IEnumerable<KeyValuePair<string, string?>> settings)

@@ -14,26 +14,15 @@ internal static class PreprocessCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(image)!;
-            if (!File.Exists(path))
-            {
-                await Console.Error.WriteLineAsync($"error: {path} does not exist");
-                return 2;
-            }
-            try
-            {
-                using var pre = Preprocessor.Run(await File.ReadAllBytesAsync(path, cancellationToken), new ImageLimits());
-                var tensor = new float[3 * Preprocessor.Size * Preprocessor.Size];
-                ModelInput.ToTensor(pre.Rgb, tensor);
-                var outPath = parse.GetValue(output)!;
-                await File.WriteAllBytesAsync(outPath, NpyFile.Float32(tensor, 3, Preprocessor.Size, Preprocessor.Size), cancellationToken);
-                Console.WriteLine($"{path}: {pre.OriginalWidth}x{pre.OriginalHeight} -> {outPath} (float32 3x512x512)");
-                return 0;
-            }
-            catch (ImageError e)
-            {
-                await Console.Error.WriteLineAsync($"error ({e.Kind.Name()}): {e.Message}");
-                return 1;
-            }
+            if (!File.Exists(path)) throw new ArgumentException($"{path} does not exist");
+            // A file that is not a usable image throws ImageError: exit code 1 with its kind, at the CLI boundary.
+            using var pre = Preprocessor.Run(await File.ReadAllBytesAsync(path, cancellationToken), new ImageLimits());
+            var tensor = new float[3 * Preprocessor.Size * Preprocessor.Size];
+            ModelInput.ToTensor(pre.Rgb, tensor);
+            var outPath = parse.GetValue(output)!;
+            await File.WriteAllBytesAsync(outPath, NpyFile.Float32(tensor, 3, Preprocessor.Size, Preprocessor.Size), cancellationToken);
+            Console.WriteLine($"{path}: {pre.OriginalWidth}x{pre.OriginalHeight} -> {outPath} (float32 3x512x512)");
+            return ExitCodes.Ok;
         });
         return command;
     }

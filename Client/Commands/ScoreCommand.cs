@@ -9,7 +9,7 @@ namespace DpIqa.Client.Commands;
 /// <summary><c>dpiqa score</c>: a whole job in this process, through the same grains a cluster runs.</summary>
 internal static class ScoreCommand
 {
-    public static Command Create()
+    public static Command Create(Option<bool> verbose)
     {
         var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively) and image files", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {ProxyModel.Name})" };
@@ -22,10 +22,9 @@ internal static class ScoreCommand
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
-        var verbose = CommonOptions.Verbose();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json, verbose,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -60,16 +59,7 @@ internal static class ScoreCommand
 
         var jobId = $"score-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
         var job = silo.Grains.GetGrain<IJobGrain>(jobId);
-        JobStatus status;
-        try
-        {
-            status = await job.Start(spec);
-        }
-        catch (ArgumentException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
-            return 2;
-        }
+        var status = await job.Start(spec); // an invalid request throws ArgumentException: exit code 2 at the CLI boundary
 
         var progress = new ProgressView(json);
         progress.Header(spec, catalog.Resolve(spec.Model).Manifest);
@@ -82,12 +72,12 @@ internal static class ScoreCommand
                 progress.Update(status);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             status = await job.Cancel();
             progress.Done(status);
-            await Console.Error.WriteLineAsync("cancelled; shard files written so far are kept in " + output);
-            return 130;
+            // The CLI boundary prints a message that starts with "cancelled" as it is, with exit code 130.
+            throw new OperationCanceledException("cancelled; the shard files written so far are kept in " + output, cancellationToken);
         }
         progress.Done(status);
 

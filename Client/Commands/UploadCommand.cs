@@ -16,26 +16,19 @@ internal static class UploadCommand
         var command = new Command("upload", "Upload a folder's images to Azure Blob Storage (Storage:ConnectionString)") { folder, to };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var target = JobCommand.Location("--to", parse.GetValue(to)!);
+            if (!Locations.IsBlob(target)) throw new ArgumentException($"--to {parse.GetValue(to)}: upload copies into blob storage; name a container[/prefix]");
+            var root = Path.GetFullPath(parse.GetValue(folder)!);
+            if (!Directory.Exists(root)) throw new ArgumentException($"{root} is not a folder");
             var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
             var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
             var store = new ObjectStore(Options.Create(storage));
-            var root = Path.GetFullPath(parse.GetValue(folder)!);
-            var target = JobCommand.Location(parse.GetValue(to)!);
-            try
-            {
-                if (!Directory.Exists(root)) throw new ArgumentException($"{root} is not a folder");
-                await store.PrepareOutput(target, cancellationToken);
-                var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => ImageFormats.Extensions.Contains(Path.GetExtension(f))).ToList();
-                await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (f, ct) =>
-                    await store.WriteWhole(Locations.Join(target, Path.GetRelativePath(root, f).Replace('\\', '/')), await File.ReadAllBytesAsync(f, ct), ct));
-                Console.WriteLine($"uploaded {files.Count} images to {target[Locations.BlobScheme.Length..]}");
-                return 0;
-            }
-            catch (ArgumentException e)
-            {
-                await Console.Error.WriteLineAsync($"error: {e.Message}");
-                return 2;
-            }
+            await store.PrepareOutput(target, cancellationToken);
+            var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => ImageFormats.Extensions.Contains(Path.GetExtension(f))).ToList();
+            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (f, ct) =>
+                await store.WriteWhole(Locations.Join(target, Path.GetRelativePath(root, f).Replace('\\', '/')), await File.ReadAllBytesAsync(f, ct), ct));
+            Console.WriteLine($"uploaded {files.Count} images to {target[Locations.BlobScheme.Length..]}");
+            return ExitCodes.Ok;
         });
         return command;
     }

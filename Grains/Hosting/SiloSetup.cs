@@ -21,8 +21,8 @@ public static class SiloSetup
     public const string JobStorage = "jobs";
 
     /// <summary>
-    /// Adds model catalog, inference, imaging limits, job options and (when <c>Scoring:Enabled</c>) the
-    /// scoring workers. Clustering and grain storage named <c>jobs</c> are the host's choice.
+    /// Adds model catalog, inference, imaging limits, job options, the start-up log of the cluster's ids and
+    /// endpoints and (when <c>Scoring:Enabled</c>) the scoring workers. Clustering and grain storage named <c>jobs</c> are the host's choice.
     /// </summary>
     public static ISiloBuilder AddDpIqa(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -37,6 +37,7 @@ public static class SiloSetup
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceService>();
         services.AddSingleton<ShardScorer>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartLog>();
         if (configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.Enabled), true))
             services.AddHostedService<ScoringWorker>();
         return silo;

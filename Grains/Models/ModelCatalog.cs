@@ -140,17 +140,31 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
         if (given is not null && given.Sha256.Length > 0 && !string.Equals(given.Sha256, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{onnxPath} has sha256 {manifest.Sha256} but {manifestPath} says {given.Sha256}: not the file the manifest describes");
         Directory.CreateDirectory(Folder);
-        File.Copy(onnxPath, Path.Combine(Folder, manifest.File), overwrite: true);
-        foreach (var file in manifest.ExternalData?.Keys ?? Enumerable.Empty<string>())
-            File.Copy(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, file), Path.Combine(Folder, file), overwrite: true);
+        CopyUnlessThere(onnxPath, Path.Combine(Folder, manifest.File), manifest.Sha256);
+        foreach (var (file, sha) in manifest.ExternalData ?? [])
+            CopyUnlessThere(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, file), Path.Combine(Folder, file), sha);
         File.WriteAllText(Path.Combine(Folder, name + ".json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
         return manifest;
+    }
+
+    /// <summary>
+    /// Copies a model file into the catalog unless the catalog already holds these bytes there: importing a file
+    /// that already lives in the catalog folder (an export written straight into it, or a second import) is a
+    /// re-registration. Copying a file onto itself would fail, and the hash also catches the same file reached
+    /// through another path (a symlinked folder).
+    /// </summary>
+    private static void CopyUnlessThere(string source, string target, string sha256)
+    {
+        if (!File.Exists(source)) throw new ArgumentException($"{source} does not exist (the manifest lists it beside the model)");
+        if (Path.GetFullPath(source) == Path.GetFullPath(target)) return;
+        if (File.Exists(target) && string.Equals(Sha256Of(target), sha256, StringComparison.OrdinalIgnoreCase)) return;
+        File.Copy(source, target, overwrite: true);
     }
 
     /// <summary>Reads the contract from the graph; refuses graphs DP-IQA preprocessing cannot feed.</summary>
     private static ModelManifest Inspect(string onnxPath)
     {
-        using var session = new InferenceSession(onnxPath);
+        using var session = OpenForInspection(onnxPath);
         if (session.InputMetadata.Count != 1)
             throw new ArgumentException($"{onnxPath} has {session.InputMetadata.Count} inputs; a scoring model takes exactly one image tensor");
         var (inputName, input) = session.InputMetadata.First();
@@ -173,6 +187,18 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
             Preprocessing = uint8Nhwc ? ModelManifest.DpIqaPreprocessingUint8 : ModelManifest.DpIqaPreprocessing,
             Output = outputName,
         };
+    }
+
+    private static InferenceSession OpenForInspection(string onnxPath)
+    {
+        try
+        {
+            return new InferenceSession(onnxPath);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ArgumentException($"{onnxPath} is not an ONNX model ONNX Runtime can load: {e.Message.Split('\n')[0]}", e);
+        }
     }
 
     /// <summary>Deletes an imported model's manifest and files.</summary>

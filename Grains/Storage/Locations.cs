@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace DpIqa.Storage;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace DpIqa.Storage;
 /// Users write blob sources and outputs as <c>container[/prefix]</c> after <c>--source</c>/<c>--out</c> of
 /// <c>dpiqa job submit</c>; the CLI adds the scheme.
 /// </summary>
-internal static class Locations
+internal static partial class Locations
 {
     public const string BlobScheme = "blob:";
 
@@ -21,6 +23,37 @@ internal static class Locations
     /// <summary>Appends path segments with the separator the location's kind uses.</summary>
     public static string Join(string root, params string[] parts) =>
         IsBlob(root) ? string.Join('/', new[] { root.TrimEnd('/') }.Concat(parts)) : Path.Combine([root, .. parts]);
+
+    // Azure's container rule: 3-63 characters, lower-case letters, digits and single hyphens, starting and ending
+    // with a letter or digit. $root, $web and $logs are the account's special containers.
+    [GeneratedRegex("^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$|^\\$(root|web|logs)$")]
+    private static partial Regex ContainerPattern();
+
+    /// <summary>What a container name must look like, for messages.</summary>
+    public const string ContainerRule = "3-63 characters: lower-case letters, digits and single hyphens, starting and ending with a letter or digit";
+
+    /// <summary>
+    /// Refuses a blob location whose container or blob name breaks Azure's naming rules, before any request is made
+    /// (the service would answer 400, or a dot segment would silently name another blob). <paramref name="what"/>
+    /// names where the location came from (e.g. "--source photos/all") for the message.
+    /// </summary>
+    public static void CheckBlobNames(string location, string what)
+    {
+        var (container, name) = ParseBlob(location);
+        if (!ContainerPattern().IsMatch(container))
+            throw new ArgumentException($"{what}: '{container}' is not a valid blob container name ({ContainerRule})");
+        if (name.Length == 0) return;
+        // Room is left for what a job appends (e.g. /shards/shard-000001.parquet) under the 1,024-character limit.
+        if (name.Length > 960)
+            throw new ArgumentException($"{what}: the blob name or prefix is {name.Length} characters long; Azure allows 1,024 and a job appends file names to it: shorten it");
+        if (name.Any(c => char.IsControl(c)))
+            throw new ArgumentException($"{what}: the blob name or prefix contains a control character; blob names cannot");
+        var segments = name.Split('/');
+        if (segments.Length > 250)
+            throw new ArgumentException($"{what}: the blob name or prefix has {segments.Length} '/'-separated segments; Azure allows 254 and a job adds some: use fewer");
+        if (segments.Any(s => s.Length == 0 || s.EndsWith('.')))
+            throw new ArgumentException($"{what}: a segment of the blob name or prefix is empty or ends with '.' (as in '//', '/./' or '/../'); Azure cannot name such blobs reliably: remove it");
+    }
 
     /// <summary>Container and blob name (or prefix, possibly empty) of a blob location.</summary>
     public static (string Container, string Name) ParseBlob(string location)

@@ -118,21 +118,10 @@ public sealed class ScoreCommandTests : IDisposable
     [InlineData(null, "missing-folder", "does not exist")]
     public async Task Invalid_requests_are_refused_with_a_message_that_says_what_to_fix(string? model, string? source, string expected)
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        int code;
-        try
-        {
-            code = await ScoreCommand.Run([source is null ? Source() : Path.Combine(_dir.Path, source)], model, Path.Combine(_dir.Path, "out"),
-                ResultFormat.Csv, 64, [], true, false, CancellationToken.None);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        Assert.Equal(2, code);
-        Assert.Contains(expected, error.ToString());
+        // The CLI boundary turns the ArgumentException into exit code 2 and one line (CliErrorTests).
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([source is null ? Source() : Path.Combine(_dir.Path, source)], model,
+            Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        Assert.Contains(expected, e.Message);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
     }
 
@@ -157,19 +146,9 @@ public sealed class ScoreCommandTests : IDisposable
     [Fact]
     public async Task A_malformed_curation_rule_is_refused()
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, await ScoreCommand.Run([Source()], null, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [], true, false,
-                CancellationToken.None, keepTopPercent: 150));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        Assert.Contains("--keep-top-percent 150 is out of range", error.ToString());
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], null, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [],
+            true, false, CancellationToken.None, keepTopPercent: 150));
+        Assert.Contains("--keep-top-percent 150 is out of range", e.Message);
     }
 
     public void Dispose() => _dir.Dispose();

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using DpIqa.Client;
+using DpIqa.Hosting;
+using DpIqa.Storage;
+using DpIqa.Tests.Cluster;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+using Xunit.Abstractions;
+
+namespace DpIqa.Tests.Cli;
+
+/// <summary>
+/// The built <c>dpiqa</c> as a process against a real cluster (an in-process silo with Azure Table membership on
+/// Azurite): exit codes and stderr as a shell sees them. Unknown job ids exit 2 for every job command, a real
+/// job is found, and storage that refuses the account key exits 1 with one line.
+/// </summary>
+public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IAsyncLifetime
+{
+    private readonly TempFolder _dir = new();
+    private readonly string _clusterId = "cli-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _serviceId = "cli-svc-" + Guid.NewGuid().ToString("N")[..8];
+    private TestCluster? _cluster;
+
+    private sealed class SiloConfig : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
+            SiloSetup.AddJobStorage(silo, storage);
+            silo.AddDpIqa(silo.Configuration);
+        }
+    }
+
+    private sealed class ClientConfig : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+            client.UseAzureStorageClustering(o => o.TableServiceClient =
+                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (azurite.SkipReason is not null) return;
+        var builder = new TestClusterBuilder(1);
+        builder.Options.UseTestClusterMembership = false;
+        builder.Options.ClusterId = _clusterId;
+        builder.Options.ServiceId = _serviceId;
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
+        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
+        builder.Properties["Scoring:PollIntervalMs"] = "100";
+        builder.AddSiloBuilderConfigurator<SiloConfig>();
+        builder.AddClientBuilderConfigurator<ClientConfig>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    private static string DpiqaDll()
+    {
+        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
+    }
+
+    /// <summary>Runs dpiqa in a fresh folder (no dpiqa.json) with this cluster's connection in its environment.</summary>
+    private async Task<(int Code, string Out, string[] Err)> Dpiqa(string[] args, string? connectionString = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
+        psi.ArgumentList.Add(DpiqaDll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["Storage__ConnectionString"] = connectionString ?? azurite.ConnectionString;
+        psi.Environment["Cluster__ClusterId"] = _clusterId;
+        psi.Environment["Cluster__ServiceId"] = _serviceId;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        // A guard against a hang, not a timing check: every command here ends in seconds.
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await p.WaitForExitAsync(hang.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dpiqa {string.Join(' ', args)} did not end");
+        }
+        var err = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {p.ExitCode}; stderr: {string.Join(" | ", err)}");
+        return (p.ExitCode, await stdout, err);
+    }
+
+    [SkippableFact]
+    public async Task Every_job_command_says_there_is_no_such_job_and_exits_2_while_a_real_job_is_found()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var unknown = "no-such-job-" + Guid.NewGuid().ToString("N")[..6];
+        string[][] commands =
+        [
+            ["job", "status", unknown], ["job", "watch", unknown], ["job", "summary", unknown],
+            ["job", "cancel", unknown], ["job", "results", unknown, "--out", Path.Combine(_dir.Path, "r.csv")],
+        ];
+        foreach (var (code, _, err) in await Task.WhenAll(commands.Select(c => Dpiqa(c))))
+        {
+            Assert.Equal(ExitCodes.InvalidRequest, code);
+            Assert.Equal([$"error: there is no job '{unknown}' in this cluster: check the id with 'dpiqa job list'"], err);
+        }
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "r.csv")));
+
+        var verbose = await Dpiqa(["job", "status", unknown, "-v"]);
+        Assert.Equal(ExitCodes.InvalidRequest, verbose.Code);
+        Assert.StartsWith($"error: there is no job '{unknown}'", verbose.Err[0]);
+        Assert.Contains(verbose.Err, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+
+        // The control: a job that exists is found by the same commands.
+        var container = "cli-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(ExitCodes.Ok, (await Dpiqa(["upload", RepoPaths.Photos, "--to", $"{container}/photos"])).Code);
+        var submit = await Dpiqa(["job", "submit", "--source", $"{container}/photos", "--out", $"{container}/out", "--shard-size", "4", "--format", "csv"]);
+        Assert.Equal(ExitCodes.Ok, submit.Code);
+        var jobId = submit.Out.Trim();
+        var watch = await Dpiqa(["job", "watch", jobId]);
+        Assert.Equal(ExitCodes.Ok, watch.Code);
+        var status = await Dpiqa(["job", "status", jobId]);
+        Assert.Equal(ExitCodes.Ok, status.Code);
+        Assert.StartsWith($"job {jobId}: completed", status.Out);
+        Assert.Empty(status.Err);
+    }
+
+    [SkippableFact]
+    public async Task Storage_that_refuses_the_account_key_exits_1_with_one_line()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        // Azurite checks shared-key signatures: the same account with another key is refused (403).
+        var wrongKey = azurite.ConnectionString.Replace("AccountKey=", "AccountKey=AAAA", StringComparison.Ordinal);
+        var (code, _, err) = await Dpiqa(["upload", RepoPaths.Photos, "--to", "cli-refused/photos"], wrongKey);
+        Assert.Equal(ExitCodes.Failed, code);
+        Assert.Single(err);
+        Assert.StartsWith("error: storage refused access (403", err[0]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+        _dir.Dispose();
+    }
+}

@@ -56,7 +56,7 @@ internal sealed class ObjectStore
     private BlobContainerClient Container(string location)
     {
         if (_blobs is null)
-            throw new ArgumentException($"'{location}' is in blob storage but no storage account is configured (set Storage:ConnectionString or Storage:BlobServiceUri)");
+            throw new ArgumentException(Secrets.Redact($"'{location}' is in blob storage but no storage account is configured (set Storage:ConnectionString or Storage:BlobServiceUri)"));
         return _blobs.GetBlobContainerClient(Locations.ParseBlob(location).Container);
     }
 
@@ -106,28 +106,40 @@ internal sealed class ObjectStore
         foreach (var source in sources)
         {
             if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder, an image file or a blob container");
+            RefuseCredentials(source, "source");
             if (Locations.IsListing(source))
             {
                 var file = source[Locations.ListingScheme.Length..];
-                if (!Locations.IsBlob(file) && !File.Exists(_local.Validate(file))) throw new ArgumentException($"listing file '{file}' does not exist");
+                if (!Locations.IsBlob(file) && !File.Exists(_local.Validate(file))) throw new ArgumentException(Secrets.Redact($"listing file '{file}' does not exist"));
             }
             else if (Locations.IsBlob(source))
             {
                 var container = Container(source);
                 if (!await container.ExistsAsync(cancellationToken))
-                    throw new ArgumentException($"blob container '{container.Name}' does not exist (source '{source[Locations.BlobScheme.Length..]}')");
+                    throw new ArgumentException(Secrets.Redact($"blob container '{container.Name}' does not exist (source '{source[Locations.BlobScheme.Length..]}')"));
             }
             else if (_local.Validate(source) is var path && !Directory.Exists(path) && !File.Exists(path))
             {
-                throw new ArgumentException($"source '{source}' does not exist: name a folder or an image file");
+                throw new ArgumentException(Secrets.Redact($"source '{source}' does not exist: name a folder or an image file"));
             }
         }
+    }
+
+    /// <summary>
+    /// A credential pasted into a location would travel into logs, job state and summaries: refuse it, echoing
+    /// the location without the secret.
+    /// </summary>
+    private static void RefuseCredentials(string location, string what)
+    {
+        if (Secrets.Carries(location))
+            throw new ArgumentException($"{what} '{Secrets.Redact(location)}' carries a credential: name only container[/prefix] or a path, and give the silos access with Storage:ConnectionString or Storage:BlobServiceUri");
     }
 
     /// <summary>Creates the output folder or container.</summary>
     public async Task PrepareOutput(string output, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("no output given: name a folder or a container/prefix for the results");
+        RefuseCredentials(output, "output");
         if (Locations.IsBlob(output)) await Container(output).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         else Directory.CreateDirectory(_local.Validate(output));
     }

@@ -169,12 +169,20 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         Assert.Contains(seen, s => s.Text.Contains("fetch", StringComparison.Ordinal)); // the missing blob's error record
 
         // Jobs that fail at validation: a container that does not exist, an invalid container name, a source
-        // written as a blob URI with a SAS in it.
-        foreach (var source in new[] { Locations.Blob("no-such-container-x/in"), Locations.Blob("ab"), Locations.Blob(sasUri.ToString()) })
+        // written as a blob URI with a SAS in it, and container/prefix with the SAS pasted after it.
+        var sasQuery = sasUri.Query;
+        foreach (var (what, source) in new[]
+                 {
+                     ("missing container", Locations.Blob("no-such-container-x/in")), ("invalid container", Locations.Blob("ab")),
+                     ("SAS URI source", Locations.Blob(sasUri.ToString())), ("source with SAS", Locations.Blob($"{container.Name}/in{sasQuery}")),
+                 })
         {
             var e = await Assert.ThrowsAnyAsync<Exception>(() => NewJob("bad").Start(new JobSpec { Sources = [source], Model = "proxy-sharpness", Output = outputLocation }));
-            seen.Add(($"error for {source[..Math.Min(source.Length, 30)]}", e.ToString()));
+            seen.Add(($"error for {what}", e.ToString()));
         }
+        var pasted = await Assert.ThrowsAsync<ArgumentException>(() => NewJob("bad").Start(new JobSpec { Sources = [Locations.Blob($"{container.Name}/in")], Model = "proxy-sharpness", Output = outputLocation + sasQuery }));
+        Assert.Contains("credential", pasted.Message);
+        seen.Add(("error for output with SAS", pasted.ToString()));
 
         // The same storage settings with storage unreachable, and with a wrong key or signature.
         var closedPort = FreePort();
@@ -192,8 +200,10 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
                          () => store.Read(Locations.Blob($"{container.Name}/in/{Photos[0]}")),
                      })
             {
+                var started = DateTime.UtcNow;
                 var e = await Assert.ThrowsAnyAsync<Exception>(call);
                 seen.Add(($"{what} error", e.ToString()));
+                output.WriteLine($"{what}: {e.GetType().Name} after {(DateTime.UtcNow - started).TotalSeconds:F1} s");
             }
         }
 
@@ -201,6 +211,8 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         seen.AddRange(SiloLogs.Lines.Select(l => ("log", l)));
         Assert.Contains(seen, s => s.What == "log" && s.Text.Contains("DpIqa", StringComparison.Ordinal)); // the recorder saw the silo
         output.WriteLine($"{credential}: checked {seen.Count} texts ({SiloLogs.Lines.Count} log lines)");
+        foreach (var (what, text) in seen.Where(s => s.What != "log" && s.What.Contains("error", StringComparison.Ordinal)))
+            output.WriteLine($"{what}: {Redacted(text, secrets).Split('\n')[0]}");
         foreach (var (what, text) in seen)
             foreach (var secret in secrets)
                 Assert.False(text.Contains(secret, StringComparison.Ordinal), $"a secret appears in {what}: {Redacted(text, secrets)}");

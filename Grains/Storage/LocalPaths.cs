@@ -50,12 +50,14 @@ internal sealed class LocalPaths
             return $"local path '{path}' is not absolute: name a path under {RootList}";
         if (path.Split('/', '\\').Contains(".."))
             return $"local path '{path}' contains '..': name a path under {RootList} without '..'";
-        if (RealPath(path) is not { } resolved)
+        // The roots are real paths: resolution starts below the deepest root the path is written under.
+        var lexical = Path.GetFullPath(path);
+        var underRoot = _roots.Where(root => IsUnder(lexical, root)).MaxBy(root => root.Length);
+        if (RealPath(path, underRoot) is not { } resolved)
             return $"local path '{path}' goes through more than {MaxLinks} symbolic links: remove the link loop";
         real = resolved;
         if (_roots.Any(root => IsUnder(resolved, root))) return null;
-        var lexical = Path.GetFullPath(path);
-        return _roots.Any(root => IsUnder(lexical, root))
+        return underRoot is not null
             ? $"local path '{path}' leads outside {RootList} through a symbolic link: use a path whose links stay under the roots, or add the link's target folder to Storage:LocalRoots"
             : $"local path '{path}' is outside {RootList}: move the files under a root, or add a root to Storage:LocalRoots on every silo";
     }
@@ -73,11 +75,12 @@ internal sealed class LocalPaths
     /// realpath(3) that also takes paths that do not exist yet (an output folder to create): every symbolic link
     /// on the way to the deepest existing ancestor is followed (links inside link targets too), and the missing
     /// rest is appended as written. A dangling link is followed to where a write would land. Null for a link loop.
+    /// <paramref name="realPrefix"/>, a leading part of the path already known to be real (a root), is not re-read.
     /// </summary>
-    internal static string? RealPath(string path)
+    internal static string? RealPath(string path, string? realPrefix = null)
     {
         var full = Path.GetFullPath(path);
-        var resolved = Path.GetPathRoot(full)!;
+        var resolved = realPrefix ?? Path.GetPathRoot(full)!;
         var pending = new Stack<string>(Parts(full[resolved.Length..]).Reverse());
         bool missing = false; // past the deepest existing ancestor: nothing below can be a link
         int links = 0;
@@ -91,14 +94,22 @@ internal sealed class LocalPaths
                 continue;
             }
             var next = Path.Join(resolved, part);
-            if (!missing && new FileInfo(next).LinkTarget is { } target)
+            if (!missing)
             {
-                if (++links > MaxLinks) return null;
-                if (Path.IsPathRooted(target)) resolved = Path.GetPathRoot(target)!;
-                foreach (var p in Parts(target[Path.GetPathRoot(target)!.Length..]).Reverse()) pending.Push(p);
-                continue;
+                var info = new FileInfo(next);
+                var attributes = info.Attributes; // one status read of the entry itself; -1 when nothing is there
+                if ((int)attributes == -1)
+                {
+                    missing = true;
+                }
+                else if (attributes.HasFlag(FileAttributes.ReparsePoint) && info.LinkTarget is { } target)
+                {
+                    if (++links > MaxLinks) return null;
+                    if (Path.IsPathRooted(target)) resolved = Path.GetPathRoot(target)!;
+                    foreach (var p in Parts(target[Path.GetPathRoot(target)!.Length..]).Reverse()) pending.Push(p);
+                    continue;
+                }
             }
-            if (!missing && !File.Exists(next) && !Directory.Exists(next)) missing = true;
             resolved = next;
         }
         return resolved;

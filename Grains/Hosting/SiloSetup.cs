@@ -7,9 +7,10 @@ using DpIqa.Storage;
 using System.Net;
 using Azure.Data.Tables;
 using Azure.Identity;
-using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 namespace DpIqa.Hosting;
@@ -33,6 +34,8 @@ public static class SiloSetup
         services.AddOptions<JobOptions>().Bind(configuration.GetSection(JobOptions.Section));
         services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.Section));
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
+        // A silo is confined to Storage:LocalRoots unless its host says it is the embedded one (AcceptAnyLocalPath).
+        services.TryAddSingleton(sp => LocalPaths.Under(sp.GetRequiredService<IOptions<StorageOptions>>().Value.LocalRoots));
         services.AddSingleton<ObjectStore>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceService>();
@@ -40,6 +43,16 @@ public static class SiloSetup
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartLog>();
         if (configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.Enabled), true))
             services.AddHostedService<ScoringWorker>();
+        return silo;
+    }
+
+    /// <summary>
+    /// For the embedded silo of <c>dpiqa score</c> only: jobs may read and write any local path, as the user who
+    /// runs it can. Cluster silos never call this; they are confined to <c>Storage:LocalRoots</c>.
+    /// </summary>
+    public static ISiloBuilder AcceptAnyLocalPath(this ISiloBuilder silo)
+    {
+        silo.Services.AddSingleton(LocalPaths.Any);
         return silo;
     }
 
@@ -70,9 +83,7 @@ public static class SiloSetup
     public static ISiloBuilder AddJobStorage(ISiloBuilder silo, StorageOptions storage) =>
         silo.AddAzureBlobGrainStorage(JobStorage, o =>
         {
-            o.BlobServiceClient = string.IsNullOrWhiteSpace(storage.ConnectionString)
-                ? new BlobServiceClient(new Uri(storage.BlobServiceUri!), new DefaultAzureCredential())
-                : new BlobServiceClient(storage.ConnectionString);
+            o.BlobServiceClient = ObjectStore.BlobService(storage) ?? throw new ArgumentException("set Storage:ConnectionString or Storage:BlobServiceUri for the job state");
             o.ContainerName = "dpiqa-grain-state";
         });
 

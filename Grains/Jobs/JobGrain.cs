@@ -146,7 +146,7 @@ internal sealed partial class JobGrain(
         {
             Log.ListingFailed(logger, e, JobId);
             Job.State = JobState.Failed;
-            Job.Message = $"listing the sources failed: {e.Message}";
+            Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
             _waiting.Clear();
             await Save();

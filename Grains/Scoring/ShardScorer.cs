@@ -58,7 +58,7 @@ internal sealed class ShardScorer
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Azure.RequestFailedException)
             {
-                throw new ImageError(ImageErrorKind.Fetch, $"cannot read {item.Location}: {e.Message}");
+                throw new ImageError(ImageErrorKind.Fetch, Secrets.Redact($"cannot read {item.Location}: {e.Message}"));
             }
             result.Bytes = bytes.Length;
             PreprocessedImage image;

@@ -14,17 +14,21 @@ namespace DpIqa.Storage;
 /// Reads, writes and lists job data wherever a location points: local folders or Azure Blob Storage.
 /// Transient storage errors (HTTP 408/429/5xx, I/O) are retried with exponential backoff on top of the Azure
 /// SDK's own retries; what still fails reaches the caller (a scoring worker turns it into a 'fetch' error record).
+/// Local paths go through <see cref="LocalPaths"/>: on a cluster silo only those under Storage:LocalRoots.
 /// </summary>
 internal sealed class ObjectStore
 {
     private readonly BlobServiceClient? _blobs;
+    private readonly LocalPaths _local;
     private readonly ResiliencePipeline _retry;
 
-    public ObjectStore(IOptions<StorageOptions> options)
+    /// <param name="options">The storage account, if any.</param>
+    /// <param name="localPaths">Which local paths jobs may use; silos get theirs from <see cref="Hosting.SiloSetup"/>,
+    /// the CLI (on the user's own machine) leaves it out and may use any path.</param>
+    public ObjectStore(IOptions<StorageOptions> options, LocalPaths? localPaths = null)
     {
-        var o = options.Value;
-        if (!string.IsNullOrWhiteSpace(o.ConnectionString)) _blobs = new BlobServiceClient(o.ConnectionString);
-        else if (!string.IsNullOrWhiteSpace(o.BlobServiceUri)) _blobs = new BlobServiceClient(new Uri(o.BlobServiceUri), new DefaultAzureCredential());
+        _blobs = BlobService(options.Value);
+        _local = localPaths ?? LocalPaths.Any;
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<RequestFailedException>(e => e.Status is 408 or 429 or >= 500).Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
@@ -35,16 +39,34 @@ internal sealed class ObjectStore
         }).Build();
     }
 
+    /// <summary>
+    /// The blob service of the configured account: a connection string (account key or SAS), a service URI
+    /// carrying a SAS (<c>?sv=...&amp;sig=...</c>), or a service URI with DefaultAzureCredential; null when none is set.
+    /// </summary>
+    internal static BlobServiceClient? BlobService(StorageOptions o)
+    {
+        if (!string.IsNullOrWhiteSpace(o.ConnectionString)) return new BlobServiceClient(o.ConnectionString);
+        if (string.IsNullOrWhiteSpace(o.BlobServiceUri)) return null;
+        var uri = new Uri(o.BlobServiceUri);
+        return uri.Query.Contains("sig=", StringComparison.Ordinal)
+            ? new BlobServiceClient(uri)
+            : new BlobServiceClient(uri, new DefaultAzureCredential());
+    }
+
     private BlobContainerClient Container(string location)
     {
         if (_blobs is null)
-            throw new ArgumentException($"'{location}' is in blob storage but no storage account is configured (set Storage:ConnectionString or Storage:BlobServiceUri)");
+            throw new ArgumentException(Secrets.Redact($"'{location}' is in blob storage but no storage account is configured (set Storage:ConnectionString or Storage:BlobServiceUri)"));
         return _blobs.GetBlobContainerClient(Locations.ParseBlob(location).Container);
     }
 
     public async Task<byte[]> Read(string location, CancellationToken cancellationToken = default)
     {
-        if (!Locations.IsBlob(location)) return await _retry.ExecuteAsync(async ct => await File.ReadAllBytesAsync(location, ct), cancellationToken);
+        if (!Locations.IsBlob(location))
+        {
+            var path = _local.Resolve(location);
+            return await _retry.ExecuteAsync(async ct => await File.ReadAllBytesAsync(path, ct), cancellationToken);
+        }
         var blob = Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
         return await _retry.ExecuteAsync(async ct => (await blob.DownloadContentAsync(ct)).Value.Content.ToArray(), cancellationToken);
     }
@@ -54,7 +76,8 @@ internal sealed class ObjectStore
     {
         if (!Locations.IsBlob(location))
         {
-            await _retry.ExecuteAsync(async ct => await LocalFiles.WriteWhole(location, content, ct), cancellationToken);
+            var path = _local.Resolve(location);
+            await _retry.ExecuteAsync(async ct => await LocalFiles.WriteWhole(path, content, ct), cancellationToken);
             return;
         }
         var blob = Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
@@ -66,7 +89,7 @@ internal sealed class ObjectStore
     {
         IEnumerable<string> lines = Locations.IsBlob(file)
             ? System.Text.Encoding.UTF8.GetString(await Read(file, cancellationToken)).Split('\n')
-            : File.ReadLines(file);
+            : File.ReadLines(_local.Resolve(file));
         foreach (var raw in lines)
         {
             var line = raw.Trim();
@@ -83,30 +106,42 @@ internal sealed class ObjectStore
         foreach (var source in sources)
         {
             if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("a source is empty: name a folder, an image file or a blob container");
+            RefuseCredentials(source, "source");
             if (Locations.IsListing(source))
             {
                 var file = source[Locations.ListingScheme.Length..];
-                if (!Locations.IsBlob(file) && !File.Exists(file)) throw new ArgumentException($"listing file '{file}' does not exist");
+                if (!Locations.IsBlob(file) && !File.Exists(_local.Validate(file))) throw new ArgumentException(Secrets.Redact($"listing file '{file}' does not exist"));
             }
             else if (Locations.IsBlob(source))
             {
                 var container = Container(source);
                 if (!await container.ExistsAsync(cancellationToken))
-                    throw new ArgumentException($"blob container '{container.Name}' does not exist (source '{source[Locations.BlobScheme.Length..]}')");
+                    throw new ArgumentException(Secrets.Redact($"blob container '{container.Name}' does not exist (source '{source[Locations.BlobScheme.Length..]}')"));
             }
-            else if (!Directory.Exists(source) && !File.Exists(source))
+            else if (_local.Validate(source) is var path && !Directory.Exists(path) && !File.Exists(path))
             {
-                throw new ArgumentException($"source '{source}' does not exist: name a folder or an image file");
+                throw new ArgumentException(Secrets.Redact($"source '{source}' does not exist: name a folder or an image file"));
             }
         }
+    }
+
+    /// <summary>
+    /// A credential pasted into a location would travel into logs, job state and summaries: refuse it, echoing
+    /// the location without the secret.
+    /// </summary>
+    private static void RefuseCredentials(string location, string what)
+    {
+        if (Secrets.Carries(location))
+            throw new ArgumentException($"{what} '{Secrets.Redact(location)}' carries a credential: name only container[/prefix] or a path, and give the silos access with Storage:ConnectionString or Storage:BlobServiceUri");
     }
 
     /// <summary>Creates the output folder or container.</summary>
     public async Task PrepareOutput(string output, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("no output given: name a folder or a container/prefix for the results");
+        RefuseCredentials(output, "output");
         if (Locations.IsBlob(output)) await Container(output).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        else Directory.CreateDirectory(output);
+        else Directory.CreateDirectory(_local.Validate(output));
     }
 
     /// <summary>
@@ -119,7 +154,7 @@ internal sealed class ObjectStore
             await foreach (var item in ReadListing(listing[Locations.ListingScheme.Length..], cancellationToken)) yield return item;
         var local = sources.Where(s => !Locations.IsBlob(s) && !Locations.IsListing(s)).ToList();
         if (local.Count > 0)
-            await foreach (var item in SourceListing.List(local, sources.Count > 1, cancellationToken)) yield return item;
+            await foreach (var item in SourceListing.List(local, sources.Count > 1, _local, cancellationToken)) yield return item;
         foreach (var source in sources.Where(Locations.IsBlob))
         {
             var (containerName, prefix) = Locations.ParseBlob(source);

@@ -10,11 +10,13 @@ internal sealed record SourceItem(string Location, string Path);
 /// Lists the images of a job's sources in a stable order (sorted, folder by folder), streaming, so scoring
 /// can start before listing ends and a restarted listing can skip what it already wrote.
 /// Paths are relative to the source folder when there is one source folder; otherwise each is prefixed
-/// with its folder's name (or is the file's name, for a file source).
+/// with its folder's name (or is the file's name, for a file source). On a cluster silo a folder link that leads
+/// outside Storage:LocalRoots stops the listing (its names would leak what lies outside); file links are listed and
+/// refused when read, so each ends as an error record.
 /// </summary>
 internal static class SourceListing
 {
-    public static async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, bool prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<SourceItem> List(IReadOnlyList<string> sources, bool prefix, LocalPaths localPaths, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var source in sources)
         {
@@ -25,7 +27,7 @@ internal static class SourceListing
                 continue;
             }
             var name = prefix ? new DirectoryInfo(full).Name + "/" : "";
-            foreach (var file in Walk(full))
+            foreach (var file in Walk(full, localPaths))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 yield return new SourceItem(file, name + Path.GetRelativePath(full, file).Replace('\\', '/'));
@@ -34,13 +36,16 @@ internal static class SourceListing
         }
     }
 
-    private static IEnumerable<string> Walk(string dir)
+    private static IEnumerable<string> Walk(string dir, LocalPaths localPaths)
     {
         var options = new EnumerationOptions { IgnoreInaccessible = true, RecurseSubdirectories = false };
         foreach (var file in Directory.EnumerateFiles(dir, "*", options).Order(StringComparer.Ordinal))
             if (ImageFormats.Extensions.Contains(Path.GetExtension(file))) yield return file;
         foreach (var sub in Directory.EnumerateDirectories(dir, "*", options).Order(StringComparer.Ordinal))
-            foreach (var file in Walk(sub)) yield return file;
+        {
+            if (localPaths.Confined && new DirectoryInfo(sub).LinkTarget is not null) localPaths.Validate(sub);
+            foreach (var file in Walk(sub, localPaths)) yield return file;
+        }
     }
 
     /// <summary>The top-level folder of a relative path, "." for a path with no folder.</summary>

@@ -17,5 +17,12 @@ public sealed class StorageOptions
     /// <summary>Table service URI used with DefaultAzureCredential when there is no connection string.</summary>
     public string? TableServiceUri { get; set; }
 
+    /// <summary>
+    /// Folders that jobs on a cluster silo may read <c>file:</c> sources and listing files from and write local
+    /// outputs to (environment: <c>Storage__LocalRoots__0=/data</c>, <c>Storage__LocalRoots__1=...</c>). Empty: local
+    /// paths are refused on cluster silos. The embedded <c>dpiqa score</c> ignores it and accepts any path.
+    /// </summary>
+    public List<string> LocalRoots { get; set; } = [];
+
     public bool Configured => !string.IsNullOrWhiteSpace(ConnectionString) || !string.IsNullOrWhiteSpace(BlobServiceUri);
 }

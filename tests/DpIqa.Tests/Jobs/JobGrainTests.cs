@@ -23,6 +23,7 @@ public sealed class JobGrainTests : IAsyncLifetime
             {
                 ["Scoring:Enabled"] = "false", // the test is the worker
                 ["Jobs:LeaseSeconds"] = "1",
+                ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
             }).Build();
             silo.AddMemoryGrainStorage(JobGrain.StorageName);
             silo.AddDpIqa(config);

@@ -7,7 +7,7 @@ namespace DpIqa.Tests.Cluster;
 /// <summary>
 /// A real Azurite (the `azurite` npm package) on 127.0.0.1, in memory, on free ports, for the life of a test class.
 /// Found on PATH, in $AZURITE, in /opt/azurite or .cache/azurite; otherwise installed with npm into .cache/azurite.
-/// Without Node.js/npm the tests that need it are skipped and say so.
+/// Without Node.js/npm the tests that need it are skipped and say so, or fail in CI (see <see cref="Dependency"/>).
 /// </summary>
 public sealed class Azurite : IDisposable
 {
@@ -19,11 +19,11 @@ public sealed class Azurite : IDisposable
 
     public Azurite()
     {
-        var exe = Find() ?? Install();
+        string installError = "";
+        var exe = Find() ?? Install(out installError);
         if (exe is null)
         {
-            SkipReason = "SKIPPED: Azurite is not available (install Node.js and npm, or set AZURITE to the azurite executable)";
-            Console.WriteLine(SkipReason);
+            SkipReason = Dependency.Missing($"Azurite is not available ({installError}; install Node.js and npm, or set AZURITE to the azurite executable)");
             return;
         }
         int blob = FreePort(), table = FreePort(), queue = FreePort();
@@ -63,10 +63,11 @@ public sealed class Azurite : IDisposable
 
     private static readonly object InstallLock = new();
 
-    private static string? Install()
+    private static string? Install(out string error)
     {
         lock (InstallLock)
         {
+            error = "";
             if (Find() is { } found) return found;
             try
             {
@@ -74,14 +75,17 @@ public sealed class Azurite : IDisposable
                 foreach (var a in new[] { "install", "--no-audit", "--no-fund", "--prefix", Path.Combine(RepoPaths.Root, ".cache", "azurite"), "azurite@3.37.0" })
                     psi.ArgumentList.Add(a);
                 using var p = Process.Start(psi)!;
+                var stderr = p.StandardError.ReadToEndAsync();
                 p.StandardOutput.ReadToEnd();
-                p.StandardError.ReadToEnd();
                 p.WaitForExit();
+                // The last line of npm's error output is usually the one that says why.
+                error = $"npm install azurite@3.37.0 exited with {p.ExitCode}: {stderr.Result.Trim().Split('\n')[^1]}";
                 return p.ExitCode == 0 ? Find() : null;
             }
             catch (System.ComponentModel.Win32Exception)
             {
-                return null; // no npm
+                error = "npm is not on PATH";
+                return null;
             }
         }
     }

@@ -13,6 +13,7 @@ public sealed class Azurite : IDisposable
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly Process? _process;
+    private volatile string? _lastError; // Azurite's last line on stderr, to say why it exited
 
     public string? SkipReason { get; }
     public string ConnectionString { get; } = "";
@@ -39,7 +40,7 @@ public sealed class Azurite : IDisposable
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, e) => { if (!string.IsNullOrWhiteSpace(e.Data)) _lastError = e.Data; };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
@@ -61,6 +62,7 @@ public sealed class Azurite : IDisposable
         return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
     }
 
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
     private static readonly object InstallLock = new();
 
     private static string? Install(out string error)
@@ -99,10 +101,12 @@ public sealed class Azurite : IDisposable
 
     private void WaitForPort(int port)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // Only a guard against a hang: Node.js needs 35-40 s to start Azurite on a loaded 2-core machine, and a
+        // test must not fail on a timing; an Azurite that cannot start exits, and that is reported at once.
+        var deadline = DateTime.UtcNow.Add(StartTimeout);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}");
+            if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}: {_lastError}");
             try
             {
                 using var client = new TcpClient();
@@ -114,7 +118,7 @@ public sealed class Azurite : IDisposable
                 Thread.Sleep(100);
             }
         }
-        throw new TimeoutException($"Azurite did not listen on port {port} within 30 s");
+        throw new TimeoutException($"Azurite did not listen on port {port} within {StartTimeout.TotalSeconds:F0} s");
     }
 
     public void Dispose()

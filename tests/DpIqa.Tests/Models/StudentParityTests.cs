@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using DpIqa.Client.Commands;
 using DpIqa.Models;
@@ -10,35 +12,60 @@ using Xunit.Abstractions;
 namespace DpIqa.Tests.Models;
 
 /// <summary>
-/// Makes (once, into the ignored .cache/parity) the DP-IQA student architecture with random weights, exported by
-/// tools/export, and PyTorch's reference scores; needs Debian's python3-torch and python3-torchvision.
+/// Makes (once per version of its inputs, into the ignored .cache/parity/KEY) the DP-IQA student architecture with
+/// random weights, exported by tools/export, and PyTorch's reference scores; needs Debian's python3-torch and
+/// python3-torchvision (missing: skipped, or failed in CI, see <see cref="Dependency"/>). KEY hashes everything that
+/// determines the export and the reference: tools/export/*.py and the images (names and bytes), so a change to the
+/// export scripts makes a fresh export instead of testing a stale one.
 /// </summary>
 public sealed class StudentParityFixture
 {
-    public string Folder { get; } = Path.Combine(RepoPaths.Root, ".cache", "parity");
+    public static string CacheRoot => Path.Combine(RepoPaths.Root, ".cache", "parity");
+    public string Folder { get; } = Path.Combine(CacheRoot, CacheKey(Path.Combine(RepoPaths.Root, "tools", "export"), Images()));
     public string? SkipReason { get; }
     public JsonElement Reference { get; }
     public string ModelsDir => Path.Combine(Folder, "models");
 
     public static string[] Images() =>
-        Directory.GetFiles(RepoPaths.Photos).Where(f => !f.EndsWith(".md")).Concat(Directory.GetFiles(Path.Combine(RepoPaths.Reference, "inputs"))).Order().ToArray();
+        Directory.GetFiles(RepoPaths.Photos).Where(f => !f.EndsWith(".md")).Concat(Directory.GetFiles(Path.Combine(RepoPaths.Reference, "inputs"))).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>SHA-256 (first 16 hex digits) over the export scripts (every *.py in <paramref name="exportDir"/>) and the images, names and bytes.</summary>
+    internal static string CacheKey(string exportDir, IEnumerable<string> images)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in Directory.GetFiles(exportDir, "*.py").Order(StringComparer.Ordinal).Concat(images))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
+            hash.AppendData(SHA256.HashData(File.ReadAllBytes(file)));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
 
     public StudentParityFixture()
     {
+        // reference.json is written last, so a folder without it is an interrupted export and is made again.
         var referenceFile = Path.Combine(Folder, "reference.json");
         if (!File.Exists(referenceFile))
         {
             var check = Run("/usr/bin/python3", ["-c", "import torch, torchvision"]);
             if (check.Code != 0)
             {
-                SkipReason = "SKIPPED: python3-torch/python3-torchvision are not installed, so the DP-IQA student parity check cannot run (apt-get install python3-torch python3-torchvision)";
-                Console.WriteLine(SkipReason);
+                SkipReason = Dependency.Missing("python3-torch/python3-torchvision are not installed, so the DP-IQA student parity check cannot run (apt-get install python3-torch python3-torchvision)");
                 return;
             }
+            RemoveStaleExports();
             var made = Run("/usr/bin/python3", [Path.Combine(RepoPaths.Root, "tools", "export", "parity_reference.py"), Folder, .. Images()]);
             if (made.Code != 0) throw new InvalidOperationException($"parity_reference.py failed: {made.Output}");
         }
         Reference = JsonDocument.Parse(File.ReadAllText(referenceFile)).RootElement.Clone();
+    }
+
+    /// <summary>Exports made from other versions of the scripts (about 0.6 GB each) are never used again.</summary>
+    private void RemoveStaleExports()
+    {
+        if (!Directory.Exists(CacheRoot)) return;
+        foreach (var dir in Directory.GetDirectories(CacheRoot).Where(d => d != Folder)) Directory.Delete(dir, recursive: true);
+        foreach (var file in Directory.GetFiles(CacheRoot)) File.Delete(file); // the unkeyed layout kept reference.json here
     }
 
     private static (int Code, string Output) Run(string file, string[] args)
@@ -152,5 +179,35 @@ public sealed class StudentParityTests(StudentParityFixture fixture, ITestOutput
         double ma = ra.Average(), mb = rb.Average();
         double cov = ra.Zip(rb, (x, y) => (x - ma) * (y - mb)).Sum();
         return cov / Math.Sqrt(ra.Sum(x => (x - ma) * (x - ma)) * rb.Sum(y => (y - mb) * (y - mb)));
+    }
+}
+
+/// <summary>The parity export is made again when the export scripts or the images change, and only then.</summary>
+public sealed class StudentParityCacheKeyTests
+{
+    [Fact]
+    public void The_cache_key_changes_with_the_export_scripts_and_the_images()
+    {
+        using var dir = new TempFolder();
+        var export = Path.Combine(dir.Path, "export");
+        Directory.CreateDirectory(export);
+        foreach (var script in Directory.GetFiles(RepoPaths.Of("tools/export"), "*.py")) File.Copy(script, Path.Combine(export, Path.GetFileName(script)));
+        var images = StudentParityFixture.Images().Take(3).Select(f => dir.Copy(f, Path.GetFileName(f))).ToArray();
+        var key = StudentParityFixture.CacheKey(export, images);
+
+        Assert.Equal(key, StudentParityFixture.CacheKey(export, images));
+        Assert.Equal(key, StudentParityFixture.CacheKey(RepoPaths.Of("tools/export"), StudentParityFixture.Images().Take(3)));
+
+        File.AppendAllText(Path.Combine(export, "export.py"), "\n# a changed export\n");
+        var changedScript = StudentParityFixture.CacheKey(export, images);
+        Assert.NotEqual(key, changedScript);
+
+        File.WriteAllText(Path.Combine(export, "helper.py"), "X = 1\n");
+        var addedScript = StudentParityFixture.CacheKey(export, images);
+        Assert.NotEqual(changedScript, addedScript);
+
+        File.AppendAllBytes(images[0], [0]);
+        Assert.NotEqual(addedScript, StudentParityFixture.CacheKey(export, images));
+        Assert.NotEqual(addedScript, StudentParityFixture.CacheKey(export, images.Skip(1)));
     }
 }

@@ -34,8 +34,10 @@ public sealed class ScoreAggregate
     [NonSerialized] private List<float>? _exact = [];
     [NonSerialized] private bool _sorted = true;
 
-    /// <summary>Every score, while the aggregate is exact (<see cref="IsExact"/>); otherwise null.</summary>
-    public float[]? ExactScores => _exact?.ToArray();
+    // A method, not a property: grain storage serializes job state as JSON from public properties, and the scores
+    // are already there once, as ExactScoreBytes.
+    /// <summary>A copy of every score, while the aggregate is exact (<see cref="IsExact"/>); otherwise null.</summary>
+    public float[]? ExactScores() => _exact?.ToArray();
 
     /// <summary>
     /// <see cref="ExactScores"/> as float32 bytes in machine order (little-endian on x64 and Arm64), the form they travel

@@ -41,7 +41,7 @@ internal static class SummaryBuilder
         var counts = new long[HistogramBins];
         double width = hi - lo;
         int BinOf(double score) => Math.Clamp((int)Math.Floor((score - lo) / width * HistogramBins), 0, HistogramBins - 1);
-        if (a.ExactScores is { } exact)
+        if (a.ExactScores() is { } exact)
         {
             foreach (var s in exact) counts[BinOf(s)]++;
         }

@@ -46,8 +46,16 @@ public sealed class Azurite : IDisposable
         ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
                            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;" +
                            $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;";
-        WaitForPort(blob);
-        WaitForPort(table);
+        try
+        {
+            WaitForPort(blob);
+            WaitForPort(table);
+        }
+        catch
+        {
+            Dispose(); // xunit does not dispose a fixture whose constructor threw: do not leave Azurite running
+            throw;
+        }
     }
 
     private static string? Find()

@@ -104,8 +104,9 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         Assert.Equal(JobState.Completed, status.State);
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
-        for (int s = 0; s < status.Shards; s++)
-            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container}/out"), s, ResultFormat.Parquet)), ResultFormat.Parquet));
+        var files = await job.GetResultFiles(); // the counted run of each shard
+        Assert.Equal(status.Shards, files.Count);
+        foreach (var file in files) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Parquet));
         var expected = names.Select(n => n["set/".Length..]).Order().ToList();
         Assert.Equal(expected, rows.Select(r => r.Path).Order().ToList()); // each blob exactly once
         Assert.Equal(names.Count, status.Total);

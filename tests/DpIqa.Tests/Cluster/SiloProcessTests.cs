@@ -105,8 +105,9 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         Assert.DoesNotContain($":{silos.Single(s => s.Process == coordinator).SiloPort}:", status.Coordinator);
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
-        for (int s = 0; s < status.Shards; s++)
-            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container.Name}/out"), s, ResultFormat.Csv)), ResultFormat.Csv));
+        var files = await job.GetResultFiles();
+        Assert.Equal(status.Shards, files.Count);
+        foreach (var file in files) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
         Assert.Equal(names.Select(n => n["in/".Length..]).Order(), rows.Select(r => r.Path).Order());
         Assert.Equal(names.Count, status.Scored + status.Failed);
         Assert.Equal(names.Count, status.Total);

@@ -33,7 +33,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    private (Process Process, int SiloPort) StartSilo()
+    private (Process Process, int SiloPort) StartSilo(Dictionary<string, string>? settings = null)
     {
         int siloPort = FreePort(), gatewayPort = FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -47,6 +47,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         psi.Environment["Scoring__PollIntervalMs"] = "100";
         psi.Environment["Scoring__ConcurrentShards"] = "1";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
@@ -112,6 +113,53 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         Assert.Equal(names.Count, status.Scored + status.Failed);
         Assert.Equal(names.Count, status.Total);
         output.WriteLine($"after the crash: {status.Done} images, coordinator now {status.Coordinator}");
+    }
+
+    [SkippableFact]
+    public async Task The_leases_of_a_killed_silo_process_are_leased_again_once_membership_declares_it_dead()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("dead-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        await container.UploadBlobAsync("in/one.png", BinaryData.FromBytes(File.ReadAllBytes(Path.Combine(RepoPaths.Reference, "inputs", "tiny.png"))));
+
+        // The default lease (60 s) and no scoring workers: the test plays them, so it knows which silo holds the lease.
+        var silos = Enumerable.Range(0, 3).Select(_ => StartSilo(new() { ["Jobs__LeaseSeconds"] = "60", ["Scoring__Enabled"] = "false" })).ToList();
+        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
+        ClusterConnection? connection = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); connection is null; await Task.Delay(500))
+        {
+            try { connection = await ClusterConnection.Open(settings); }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
+        }
+        await using var _ = connection;
+        var hosts = new Dictionary<SiloAddress, SiloStatus>();
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); hosts.Count < 3 && DateTime.UtcNow < deadline; await Task.Delay(500))
+            hosts = await connection.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        Assert.Equal(3, hosts.Count);
+
+        var job = connection.Client.GetGrain<IJobGrain>("dead-job-" + Guid.NewGuid().ToString("N")[..6]);
+        await job.Start(new JobSpec { Sources = [Locations.Blob($"{container.Name}/in")], Model = "proxy-sharpness", Output = Locations.Blob($"{container.Name}/out") });
+        JobStatus status;
+        do { await Task.Delay(100); status = await job.GetStatus(); } while (!status.ListingDone);
+        var victim = silos.First(s => !status.Coordinator!.Contains($":{s.SiloPort}:"));
+        var victimAddress = hosts.Keys.Single(a => a.Endpoint.Port == victim.SiloPort);
+        var lease = await job.Lease($"{victimAddress}/0") ?? throw new InvalidOperationException("no shard to lease"); // named as ScoringWorker names its workers
+
+        victim.Process.Kill(); // SIGKILL: the silo says nothing; the others find out by probing it
+        var killedAt = DateTimeOffset.UtcNow;
+        ShardLease? again = null;
+        while (again is null && DateTimeOffset.UtcNow < lease.Deadline + TimeSpan.FromSeconds(10))
+        {
+            again = await job.Lease("survivor/0");
+            if (again is null) await Task.Delay(200);
+        }
+        var leasedAgainAt = DateTimeOffset.UtcNow;
+        output.WriteLine($"shard leased again {(leasedAgainAt - killedAt).TotalSeconds:F1} s after the kill; " +
+                         $"its lease deadline was {(lease.Deadline - killedAt).TotalSeconds:F1} s after the kill");
+        Assert.True(again is not null, "the shard was not leased again");
+        Assert.Equal(lease.Shard, again.Shard);
+        Assert.True(leasedAgainAt < lease.Deadline, "the dead silo's lease should be released when membership declares it dead, not at its deadline");
     }
 
     public void Dispose()

@@ -73,7 +73,7 @@ internal sealed partial class JobGrain(
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
             _ = WatchMembership();
             // Every shard was done but the silo died before the completed job was stored: finish it now.
-            FinishIfDone();
+            _ = FinishIfDone();
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
             _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
@@ -439,6 +439,7 @@ internal sealed partial class JobGrain(
         }), "saving the completed job");
         Job.State = JobState.Completed;
         Job.FinishedAt = finishedAt;
+        Changed(); // the live record now says what was stored; saved again in case a write queued meanwhile stored an older copy
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
         await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         if (Curation.CurationLists.HasRule(Job.Spec!)) _curation = WriteCuration();

@@ -64,6 +64,7 @@ internal sealed partial class JobGrain(
     {
         // The live record; the storage only ever gets copies of it (see Write).
         _job = state.State;
+        Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
         if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {

@@ -1,8 +1,12 @@
+using Orleans.Concurrency;
+
 namespace DpIqa;
 
 /// <summary>
 /// One per job (key: job id). Lists the sources into shard manifests, hands shards out as leases,
 /// counts the first completion of each shard and keeps the mergeable statistics.
+/// Every call but Start, Complete and Cancel answers from memory in one turn ([AlwaysInterleave]): it is answered
+/// while the grain waits on storage (a slow or hung save), so status polls and lease renewals never queue behind it.
 /// </summary>
 [Alias("dpiqa.IJobGrain")]
 public interface IJobGrain : IGrainWithStringKey
@@ -11,28 +15,39 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("Start")] Task<JobStatus> Start(JobSpec spec);
 
     /// <summary>Leases the next shard waiting for work, or null when none is waiting right now.</summary>
-    [Alias("Lease")] Task<ShardLease?> Lease(string worker);
+    [Alias("Lease"), AlwaysInterleave] Task<ShardLease?> Lease(string worker);
 
     /// <summary>Extends a lease. False when the lease is no longer this worker's (expired and re-leased, or the job ended).</summary>
-    [Alias("Renew")] Task<bool> Renew(int shard, Guid token);
+    [Alias("Renew"), AlwaysInterleave] Task<bool> Renew(int shard, Guid token);
 
-    /// <summary>Reports a shard done. Only the first completion of a shard counts; later ones return false.</summary>
+    /// <summary>
+    /// Reports a shard done; its result file must be the lease's <see cref="ShardLease.ResultFile"/>. Only the first
+    /// completion of a shard counts and only its file is published: true for that completion (also when it is reported
+    /// again), false for any other, whose result file the worker should delete. The completion that finishes the job
+    /// returns once summary.json and the completed job's state are stored.
+    /// </summary>
     [Alias("Complete")] Task<bool> Complete(int shard, Guid token, ShardOutcome outcome);
 
     /// <summary>Gives a lease back without completing it (e.g. the worker is stopping).</summary>
-    [Alias("Release")] Task Release(int shard, Guid token);
+    [Alias("Release"), AlwaysInterleave] Task Release(int shard, Guid token);
 
     /// <summary>The job's spec (null when there is no such job).</summary>
-    [Alias("GetSpec")] Task<JobSpec?> GetSpec();
+    [Alias("GetSpec"), AlwaysInterleave] Task<JobSpec?> GetSpec();
 
     /// <summary>Progress.</summary>
-    [Alias("GetStatus")] Task<JobStatus> GetStatus();
+    [Alias("GetStatus"), AlwaysInterleave] Task<JobStatus> GetStatus();
 
     /// <summary>Statistics so far (final once the job completed).</summary>
-    [Alias("GetSummary")] Task<JobSummary> GetSummary();
+    [Alias("GetSummary"), AlwaysInterleave] Task<JobSummary> GetSummary();
+
+    /// <summary>
+    /// The result file of every completed shard, in shard order: the counted completion's file, the only one to read
+    /// (other runs of a shard may have left files beside it until they are cleaned up). Complete once the job completed.
+    /// </summary>
+    [Alias("GetResultFiles"), AlwaysInterleave] Task<IReadOnlyList<string>> GetResultFiles();
 
     /// <summary>The summary once the job's keep/reject lists (if it has a curation rule) are written.</summary>
-    [Alias("WaitForCuration"), ResponseTimeout("00:30:00")] Task<JobSummary> WaitForCuration();
+    [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForCuration();
 
     /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
     [Alias("Cancel")] Task<JobStatus> Cancel();

@@ -104,7 +104,7 @@ public sealed record ShardLease
     [Id(2)] public Guid Token { get; init; }
     /// <summary>Where the shard manifest (the list of images) is stored.</summary>
     [Id(3)] public required string Manifest { get; init; }
-    /// <summary>Where this shard's results file must be written, whole.</summary>
+    /// <summary>Where this lease's results file must be written, whole (named by the lease token: every run of a shard has its own).</summary>
     [Id(4)] public required string ResultFile { get; init; }
     /// <summary>Model name.</summary>
     [Id(5)] public required string Model { get; init; }

@@ -187,8 +187,8 @@ internal static class JobCommand
             var file = Path.GetFullPath(parse.GetValue(output)!);
             var format = Path.GetExtension(file).ToLowerInvariant() switch { ".csv" => ResultFormat.Csv, ".jsonl" => ResultFormat.Jsonl, _ => ResultFormat.Parquet };
             var all = new List<ImageResult>();
-            for (int shard = 0; shard < status.Shards; shard++)
-                all.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(spec.Output, shard, spec.Format)), spec.Format));
+            foreach (var shardFile in await grain.GetResultFiles()) // the counted run of each shard only
+                all.AddRange(await ResultFiles.Decode(await store.Read(shardFile), spec.Format));
             await File.WriteAllBytesAsync(file, await ResultFiles.Encode(all, format));
             Print(new { job = status.JobId, rows = all.Count, file }, parse.GetValue(json), () => Console.WriteLine($"{all.Count} results -> {file}"));
             return ExitCodes.Ok;

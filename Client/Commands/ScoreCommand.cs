@@ -85,7 +85,7 @@ internal static class ScoreCommand
         if (status.State == JobState.Completed)
         {
             resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
-            await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), Enumerable.Range(0, status.Shards).Select(s => ResultFiles.ShardResultPath(output, s, format)), format, resultsFile);
+            await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), await job.GetResultFiles(), format, resultsFile);
         }
         var summary = await job.WaitForCuration();
         if (json)

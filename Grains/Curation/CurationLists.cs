@@ -44,14 +44,15 @@ internal static class CurationLists
         return threshold;
     }
 
-    public static async Task<(long Keep, long Reject)> Write(ObjectStore store, JobSpec spec, int shards, double threshold, CancellationToken cancellationToken)
+    /// <summary>Writes the lists from the job's counted result files (one per shard, see <see cref="IJobGrain.GetResultFiles"/>).</summary>
+    public static async Task<(long Keep, long Reject)> Write(ObjectStore store, JobSpec spec, IReadOnlyList<string> resultFiles, double threshold, CancellationToken cancellationToken)
     {
         var keep = new StringBuilder();
         var reject = new StringBuilder();
         long kept = 0, rejected = 0;
-        for (int shard = 0; shard < shards; shard++)
+        foreach (var file in resultFiles)
         {
-            var rows = await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(spec.Output, shard, spec.Format), cancellationToken), spec.Format);
+            var rows = await ResultFiles.Decode(await store.Read(file, cancellationToken), spec.Format);
             foreach (var row in rows)
             {
                 if (row.Score is { } s && s >= threshold) { keep.Append(row.Path).Append('\n'); kept++; }

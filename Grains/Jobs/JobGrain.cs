@@ -7,6 +7,7 @@ using DpIqa.Statistics;
 using DpIqa.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 
 namespace DpIqa.Jobs;
 
@@ -15,12 +16,16 @@ namespace DpIqa.Jobs;
 /// while listing goes on), hands shards to workers as leases with a deadline, takes back expired ones,
 /// counts the first completion of each shard only and merges its statistics.
 /// Leases live in memory: after a failover every unfinished shard is simply leased again.
+/// The record is written from a private copy, one write at a time, so the grain keeps answering while storage is
+/// slow (see <see cref="IJobGrain"/> for the calls that interleave with a save); a change counts as saved only once a
+/// write that includes it succeeded, and what must be stored (the completed job, summary.json) is retried until it is.
 /// </summary>
 internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
     ModelCatalog models,
     ObjectStore store,
     Orleans.Serialization.Serializer serializer,
+    IClusterMembershipService membership,
     IOptions<JobOptions> options,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -30,20 +35,36 @@ internal sealed partial class JobGrain(
 
     private readonly Queue<int> _waiting = new();
     private readonly Dictionary<int, ActiveLease> _leases = new();
-    private bool _dirty;
     private Task? _listing;
     private Task? _curation;
+    private Task? _finishing;
+    /// <summary>Stops listing and curation (job cancelled or grain deactivating).</summary>
     private readonly CancellationTokenSource _stop = new();
+    /// <summary>Stops retries of what must be stored: the next activation redoes it from the stored record.</summary>
+    private readonly CancellationTokenSource _deactivating = new();
     private DateTimeOffset? _rateSince;
     private long _doneAtRateStart;
     private long _savedBytes;
 
-    private JobRecord Job => state.State;
+    // Dirty tracking: every change bumps _changes; a write records the count it started from once it succeeded.
+    private long _changes;
+    private long _savedChanges;
+    /// <summary>The write in flight (or the last one): writes are chained, one at a time.</summary>
+    private Task _saving = Task.CompletedTask;
+    private TimeSpan _saveBackoff;
+    private DateTimeOffset _nextSaveTry;
+
+    private JobRecord _job = null!;
+    private JobRecord Job => _job;
     private string JobId => this.GetPrimaryKeyString();
     private TimeSpan LeaseDuration => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+    private TimeSpan SaveInterval => TimeSpan.FromMilliseconds(options.Value.SaveIntervalMs);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The live record; the storage only ever gets copies of it (see Write).
+        _job = state.State;
+        Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
         if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {
@@ -51,14 +72,21 @@ internal sealed partial class JobGrain(
                 if (!Job.IsDone(shard)) _waiting.Enqueue(shard);
             if (!Job.ListingDone) _listing = RunListing();
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
+            _ = WatchMembership();
+            // Every shard was done but the silo died before the completed job was stored: finish it now.
+            _ = FinishIfDone();
         }
+        if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
+            _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         if (Job.Spec is not null && Job.State is JobState.Completed && Curation.CurationLists.HasRule(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
-        this.RegisterGrainTimer(SaveIfDirty, new GrainTimerCreationOptions
+        // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
+        this.RegisterGrainTimer(SaveOnTick, new GrainTimerCreationOptions
         {
-            DueTime = TimeSpan.FromMilliseconds(options.Value.SaveIntervalMs),
-            Period = TimeSpan.FromMilliseconds(options.Value.SaveIntervalMs),
+            DueTime = SaveInterval,
+            Period = SaveInterval,
             KeepAlive = false,
+            Interleave = true,
         });
         return Task.CompletedTask;
     }
@@ -66,21 +94,98 @@ internal sealed partial class JobGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _stop.Cancel();
-        if (_dirty) await Save(cancellationToken);
+        _deactivating.Cancel();
+        if (!Dirty) return;
+        try
+        {
+            await Save().WaitAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // What was not stored is redone by the next activation (shards not recorded as done are leased again).
+            Log.SaveFailed(logger, e, JobId, TimeSpan.Zero);
+        }
     }
 
-    /// <summary>Writes the job's state and records its size (reported by GetStatus without re-serializing on every poll).</summary>
-    private async Task Save(CancellationToken cancellationToken = default)
+    private void Changed() => _changes++;
+
+    private bool Dirty => _changes != _savedChanges;
+
+    /// <summary>
+    /// Writes the record as it is when the write in flight (if any) ends. <paramref name="adjust"/> changes only the
+    /// stored copy (used to store 'completed' before the live job says so).
+    /// </summary>
+    private Task Save(Action<JobRecord>? adjust = null)
     {
-        _dirty = false;
-        await state.WriteStateAsync(cancellationToken);
-        _savedBytes = serializer.SerializeToArray(Job).Length;
+        var write = Write(_saving, adjust);
+        _saving = write;
+        return write;
     }
 
-    private async Task SaveIfDirty(CancellationToken cancellationToken)
+    private async Task Write(Task previous, Action<JobRecord>? adjust)
     {
-        if (!_dirty) return;
-        await Save(cancellationToken);
+        // One write at a time. The previous write's failure is reported to its own caller; this one writes regardless.
+        await previous.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        long upTo = _changes;
+        // The storage serializes a private copy, so the calls that interleave with a write may change the live record.
+        var bytes = serializer.SerializeToArray(Job);
+        var copy = serializer.Deserialize<JobRecord>(bytes) ?? throw new InvalidOperationException("the job record did not round-trip");
+        adjust?.Invoke(copy);
+        state.State = copy;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException e)
+        {
+            // The stored record is not the one this activation last wrote (e.g. a write that timed out here was applied
+            // later, or another activation wrote): reload from storage rather than overwrite it.
+            Log.StateConflict(logger, e, JobId);
+            DeactivateOnIdle();
+            throw;
+        }
+        _savedChanges = Math.Max(_savedChanges, upTo);
+        _savedBytes = bytes.Length;
+    }
+
+    /// <summary>The periodic save. A failed save is retried by a later tick, backing off while storage keeps failing.</summary>
+    private async Task SaveOnTick(CancellationToken cancellationToken)
+    {
+        // A write still in flight (storage slow or hung) is not queued behind: a later tick saves what changed meanwhile.
+        if (!Dirty || !_saving.IsCompleted || DateTimeOffset.UtcNow < _nextSaveTry) return;
+        try
+        {
+            await Save();
+            _saveBackoff = TimeSpan.Zero;
+        }
+        catch (Exception e) when (e is not InconsistentStateException)
+        {
+            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : TimeSpan.FromTicks(Math.Min(_saveBackoff.Ticks * 2, MaxRetryDelay.Ticks));
+            _nextSaveTry = DateTimeOffset.UtcNow + _saveBackoff;
+            Log.SaveFailed(logger, e, JobId, _saveBackoff);
+        }
+    }
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs a step that must happen until it succeeds, with backoff; gives up only when the grain deactivates.</summary>
+    private async Task UntilDone(Func<Task> step, string what)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                await step();
+                return;
+            }
+            catch (Exception e) when (e is not InconsistentStateException && !_deactivating.IsCancellationRequested)
+            {
+                Log.StepFailed(logger, e, JobId, what, delay);
+            }
+            await Task.Delay(delay, _deactivating.Token);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
     }
 
     public async Task<JobStatus> Start(JobSpec spec)
@@ -100,10 +205,23 @@ internal sealed partial class JobGrain(
         Job.SubmittedAt = DateTimeOffset.UtcNow;
         Job.ModelVersion = model.Manifest.Version;
         Job.Message = Curation.CurationLists.Validate(spec, model.Manifest); // a note when --reject-below cannot be checked
-        await Save();
-        await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId);
+        Changed();
+        try
+        {
+            await Save();
+        }
+        catch (Exception)
+        {
+            // Not stored, so not started: the same submit can be tried again.
+            _job = new JobRecord();
+            _savedChanges = _changes;
+            throw;
+        }
+        // Stored as running: workers must learn of it, however long the catalog takes.
+        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId), "adding the job to the job catalog");
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
         _listing = RunListing();
+        _ = WatchMembership();
         return await GetStatus();
     }
 
@@ -135,9 +253,8 @@ internal sealed partial class JobGrain(
             if (batch.Count > 0) await AddShard(batch);
             Job.ListingDone = true;
             if (Job.Total == 0) Job.Message = $"no images found in {string.Join(", ", spec.Sources)} (looked for {string.Join(" ", Imaging.ImageFormats.Extensions)})";
+            Changed();
             Log.Listed(logger, JobId, Job.Total, Job.ShardCount);
-            await FinishIfDone();
-            await Save();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -149,9 +266,13 @@ internal sealed partial class JobGrain(
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
             _waiting.Clear();
-            await Save();
-            await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
+            Changed();
+            await UntilDone(() => Save(), "saving the failed job");
+            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            return;
         }
+        // Outside the try: a storage error while finishing is retried there, it does not fail the listing.
+        await FinishIfDone();
     }
 
     private async Task AddShard(List<SourceItem> items)
@@ -163,7 +284,7 @@ internal sealed partial class JobGrain(
         Job.Total += items.Count;
         items.Clear();
         if (Job.State == JobState.Running) _waiting.Enqueue(shard);
-        _dirty = true;
+        Changed();
     }
 
     public Task<ShardLease?> Lease(string worker)
@@ -171,12 +292,13 @@ internal sealed partial class JobGrain(
         if (Job.State != JobState.Running) return Task.FromResult<ShardLease?>(null);
         var now = DateTimeOffset.UtcNow;
         ReclaimExpired(now);
+        if (_finishing is not null) return Task.FromResult<ShardLease?>(null);
         while (_waiting.TryDequeue(out var shard))
         {
             if (Job.IsDone(shard) || _leases.ContainsKey(shard)) continue;
             var lease = new ActiveLease(Guid.NewGuid(), worker, now + LeaseDuration);
             _leases[shard] = lease;
-            if (Job.StartedAt is null) { Job.StartedAt = now; _dirty = true; }
+            if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
             if (_rateSince is null) { _rateSince = now; _doneAtRateStart = Job.All.Scored + Job.All.Failed; }
             var spec = Job.Spec!;
             return Task.FromResult<ShardLease?>(new ShardLease
@@ -185,7 +307,7 @@ internal sealed partial class JobGrain(
                 Shard = shard,
                 Token = lease.Token,
                 Manifest = ShardManifest.ManifestPath(spec.Output, shard),
-                ResultFile = ResultFiles.ShardResultPath(spec.Output, shard, spec.Format),
+                ResultFile = ResultFiles.ShardResultPath(spec.Output, shard, ResultFiles.TokenTag(lease.Token), spec.Format),
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
@@ -204,6 +326,31 @@ internal sealed partial class JobGrain(
         }
     }
 
+    /// <summary>
+    /// Releases at once the leases held by workers of silos that cluster membership declared dead, instead of letting
+    /// them run to their deadline (expiry stays the fallback, e.g. for a worker that hangs on a live silo).
+    /// </summary>
+    private async Task WatchMembership()
+    {
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stop.Token))
+            {
+                if (_leases.Count == 0) continue;
+                var dead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToString()).ToHashSet();
+                foreach (var (shard, lease) in _leases.Where(l => dead.Contains(SiloOf(l.Value.Worker))).ToList())
+                {
+                    _leases.Remove(shard);
+                    _waiting.Enqueue(shard);
+                    Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
     private static string SiloOf(string worker) => worker.LastIndexOf('/') is var i and > 0 ? worker[..i] : worker;
 
     public Task<bool> Renew(int shard, Guid token)
@@ -218,18 +365,39 @@ internal sealed partial class JobGrain(
 
     public async Task<bool> Complete(int shard, Guid token, ShardOutcome outcome)
     {
-        if (Job.Spec is null || shard < 0 || shard >= Job.ShardCount || Job.IsDone(shard)) return false;
+        if (Job.Spec is null || shard < 0 || shard >= Job.ShardCount) return false;
+        uint tag = ResultFiles.TokenTag(token);
+        if (Job.IsDone(shard)) return Job.CountedTag(shard) == tag; // the counted completion, reported again
         if (Job.State is not JobState.Running) return false;
-        // The first completion counts, even from a worker whose lease expired: its result file was written whole,
-        // and a later run of the same shard overwrites it with the same images.
+        var resultFile = ResultFiles.ShardResultPath(Job.Spec.Output, shard, tag, Job.Spec.Format);
+        if (outcome.ResultFile != resultFile)
+        {
+            Log.WrongResultFile(logger, JobId, shard, outcome.ResultFile, resultFile);
+            return false;
+        }
+        if (outcome.ModelVersion is { } version && Job.ModelVersion is not null && version != Job.ModelVersion)
+        {
+            // Scores of another model version must not mix into this job: the shard goes back for a silo with the right one.
+            if (_leases.TryGetValue(shard, out var held) && held.Token == token)
+            {
+                _leases.Remove(shard);
+                _waiting.Enqueue(shard);
+            }
+            Job.Message = $"a silo scored with {Job.Spec.Model} v{version} but the job uses v{Job.ModelVersion}: its shards are redone; give every silo the same model catalog";
+            Changed();
+            Log.WrongModelVersion(logger, JobId, shard, version, Job.ModelVersion);
+            return false;
+        }
+        // The first completion counts, even from a worker whose lease expired: its result file (named by its token)
+        // becomes the one published; later runs of the shard wrote files of their own, which are not read.
         var silo = _leases.TryGetValue(shard, out var lease) && lease.Token == token ? SiloOf(lease.Worker) : "(expired lease)";
         if (lease is not null && lease.Token != token) Log.LateCompletion(logger, JobId, shard);
         Job.ShardsBySilo[silo] = Job.ShardsBySilo.GetValueOrDefault(silo) + 1;
         _leases.Remove(shard);
-        Job.MarkDone(shard);
+        Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
-        _dirty = true;
+        Changed();
         await FinishIfDone();
         return true;
     }
@@ -244,17 +412,61 @@ internal sealed partial class JobGrain(
         return Task.CompletedTask;
     }
 
-    private async Task FinishIfDone()
+    /// <summary>Starts finishing the job once every shard is done and listing ended; the task that finishes it.</summary>
+    private Task FinishIfDone()
     {
-        if (Job.State != JobState.Running || !Job.ListingDone || Job.ShardsDone < Job.ShardCount) return;
+        if (_finishing is null && Job.State == JobState.Running && Job.ListingDone && Job.ShardsDone >= Job.ShardCount)
+            _finishing = Finish();
+        return _finishing ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// summary.json, then the record saying 'completed', then the catalog; each retried until it is done. The live job
+    /// says 'completed' only once that record is stored, so whoever sees it finds summary.json, and a silo that dies
+    /// before resumes the job from what was stored.
+    /// </summary>
+    private async Task Finish()
+    {
+        var finishedAt = DateTimeOffset.UtcNow;
+        var summary = JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson);
+        await UntilDone(() => store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), summary, _deactivating.Token), "writing summary.json");
+        await UntilDone(() => Save(stored =>
+        {
+            stored.State = JobState.Completed;
+            stored.FinishedAt = finishedAt;
+        }), "saving the completed job");
         Job.State = JobState.Completed;
-        Job.FinishedAt = DateTimeOffset.UtcNow;
-        await Save();
-        await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
-            JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
-        await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
+        Job.FinishedAt = finishedAt;
+        Changed(); // the live record now says what was stored; saved again in case a write queued meanwhile stored an older copy
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
-        if (Curation.CurationLists.HasRule(Job.Spec)) _curation = WriteCuration();
+        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+        if (Curation.CurationLists.HasRule(Job.Spec!)) _curation = WriteCuration();
+        _ = RemoveUncountedResults();
+    }
+
+    /// <summary>
+    /// Deletes result files of completions that did not count (a worker whose lease expired and that died, or one that
+    /// finished after another). Readers never use them; this only saves space. Workers told 'not counted' delete their own.
+    /// </summary>
+    private async Task RemoveUncountedResults()
+    {
+        var folder = Locations.Join(Job.Spec!.Output, ResultFiles.ShardsFolder);
+        try
+        {
+            int removed = 0;
+            foreach (var name in await store.ListNames(folder, _deactivating.Token))
+            {
+                if (!ResultFiles.TryParseShardResultName(name, out int shard, out uint tag)) continue;
+                if (shard < Job.ShardCount && Job.IsDone(shard) && Job.CountedTag(shard) == tag) continue;
+                await store.Delete(Locations.Join(folder, name), _deactivating.Token);
+                removed++;
+            }
+            if (removed > 0) Log.RemovedUncounted(logger, JobId, removed);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.RemoveUncountedFailed(logger, e, JobId);
+        }
     }
 
     /// <summary>Keep/reject lists, after completion; redone on reactivation if the silo died while writing them.</summary>
@@ -263,10 +475,11 @@ internal sealed partial class JobGrain(
         try
         {
             var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
-            var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, Job.ShardCount, threshold, _stop.Token);
+            var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
             Job.Curation = new CurationResult(threshold, keep, reject);
             Job.CurationWritten = true;
-            await Save();
+            Changed();
+            await UntilDone(() => Save(), "saving the curation result");
             await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -276,12 +489,24 @@ internal sealed partial class JobGrain(
         }
     }
 
-    /// <summary>Completes once the curation lists (if any) are written.</summary>
+    /// <summary>Completes once the job's outputs are stored: summary.json, the completed state, the curation lists (if any).</summary>
     public async Task<JobSummary> WaitForCuration()
     {
+        if (_finishing is not null) await _finishing;
         if (_curation is not null) await _curation;
         return BuildSummary();
     }
+
+    public Task<IReadOnlyList<string>> GetResultFiles()
+    {
+        if (Job.Spec is null) throw new ArgumentException($"job '{JobId}' does not exist");
+        return Task.FromResult(CountedResultFiles());
+    }
+
+    /// <summary>The counted result file of each done shard, in shard order.</summary>
+    private IReadOnlyList<string> CountedResultFiles() =>
+        Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone)
+            .Select(shard => ResultFiles.ShardResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
 
     public static readonly JsonSerializerOptions SummaryJson = new()
     {
@@ -361,6 +586,7 @@ internal sealed partial class JobGrain(
     public async Task<JobStatus> Cancel()
     {
         if (Job.Spec is null) throw new ArgumentException($"job '{JobId}' does not exist");
+        if (_finishing is not null) return await GetStatus(); // every shard is done: the job completes rather than cancels
         if (Job.State is JobState.Running or JobState.Pending)
         {
             Job.State = JobState.Cancelled;
@@ -369,8 +595,9 @@ internal sealed partial class JobGrain(
             _stop.Cancel();
             _waiting.Clear();
             _leases.Clear();
-            await Save();
-            await GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId);
+            Changed();
+            await UntilDone(() => Save(), "saving the cancelled job");
+            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         }
         return await GetStatus();
     }
@@ -391,6 +618,30 @@ internal sealed partial class JobGrain(
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: lease on shard {Shard} held by {Worker} expired; the shard goes back to the queue")]
         public static partial void LeaseExpired(ILogger logger, string job, int shard, string worker);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: shard {Shard} held by {Worker}, whose silo was declared dead; the shard goes back to the queue")]
+        public static partial void LeaseOfDeadSilo(ILogger logger, string job, int shard, string worker);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: saving the job's state failed; retrying in {Delay}")]
+        public static partial void SaveFailed(ILogger logger, Exception e, string job, TimeSpan delay);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: {What} failed; retrying in {Delay}")]
+        public static partial void StepFailed(ILogger logger, Exception e, string job, string what, TimeSpan delay);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: the stored state was changed by someone else; the job reloads it")]
+        public static partial void StateConflict(ILogger logger, Exception e, string job);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: a completion of shard {Shard} names result file {Given}, not its lease's {Expected}; not counted")]
+        public static partial void WrongResultFile(ILogger logger, string job, int shard, string given, string expected);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: shard {Shard} was scored with model version {Version}, the job uses {JobVersion}; not counted")]
+        public static partial void WrongModelVersion(ILogger logger, string job, int shard, string version, string jobVersion);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: removed {Files} result files of completions that did not count")]
+        public static partial void RemovedUncounted(ILogger logger, string job, int files);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: removing result files of completions that did not count failed; they are never read")]
+        public static partial void RemoveUncountedFailed(ILogger logger, Exception e, string job);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: shard {Shard} completed by a worker whose lease had expired; counted once")]
         public static partial void LateCompletion(ILogger logger, string job, int shard);

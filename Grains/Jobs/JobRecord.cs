@@ -2,7 +2,7 @@ namespace DpIqa.Jobs;
 
 /// <summary>
 /// A job's durable state: small whatever the job's size. The image lists live in shard manifests beside the
-/// results; here are only counts, one done-flag per shard and the mergeable statistics.
+/// results; here are only counts, one done-flag and one counted-lease tag per shard and the mergeable statistics.
 /// </summary>
 [GenerateSerializer, Alias("dpiqa.JobRecord")]
 public sealed class JobRecord
@@ -26,13 +26,22 @@ public sealed class JobRecord
     /// <summary>Keep/reject lists written (only when the spec has a curation rule).</summary>
     [Id(15)] public bool CurationWritten { get; set; }
     [Id(16)] public CurationResult? Curation { get; set; }
+    /// <summary>
+    /// Per shard, the tag (first 32 bits) of the lease token whose completion counted: its result file, named by that
+    /// tag, is the one whose statistics are in the aggregates, so it is the only one readers use. 4 bytes per shard.
+    /// </summary>
+    [Id(17)] public uint[] CountedTags { get; set; } = [];
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 
-    public void MarkDone(int shard)
+    /// <summary>The tag of the counted completion of a done shard.</summary>
+    public uint CountedTag(int shard) => CountedTags[shard];
+
+    public void MarkDone(int shard, uint countedTag)
     {
         EnsureCapacity(shard + 1);
         ShardDone[shard / 8] |= (byte)(1 << (shard % 8));
+        CountedTags[shard] = countedTag;
     }
 
     public void EnsureCapacity(int shards)
@@ -43,6 +52,12 @@ public sealed class JobRecord
             var grown = ShardDone;
             Array.Resize(ref grown, Math.Max(bytes, ShardDone.Length * 2));
             ShardDone = grown;
+        }
+        if (CountedTags.Length < shards)
+        {
+            var grown = CountedTags;
+            Array.Resize(ref grown, Math.Max(shards, CountedTags.Length * 2));
+            CountedTags = grown;
         }
     }
 }

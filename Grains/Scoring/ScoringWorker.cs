@@ -1,3 +1,4 @@
+using DpIqa.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,11 +9,13 @@ namespace DpIqa.Scoring;
 /// <summary>
 /// Runs on silos that score (<see cref="ScoringOptions.Enabled"/>): loops that PULL shard leases from active
 /// jobs, keep them renewed while the local scoring grain works, and complete them with the lease token.
-/// A silo that joins starts pulling at once; one that dies loses only its leases, which expire and are redone.
+/// A silo that joins starts pulling at once; one that dies loses only its leases, which the job releases when
+/// membership declares the silo dead (or at expiry) and which are redone.
 /// </summary>
 internal sealed partial class ScoringWorker(
     IGrainFactory grains,
     ILocalSiloDetails silo,
+    ObjectStore store,
     IOptions<ScoringOptions> options,
     ILogger<ScoringWorker> logger) : BackgroundService
 {
@@ -60,7 +63,12 @@ internal sealed partial class ScoringWorker(
         try
         {
             var outcome = await grains.GetGrain<IScoringGrain>(0).ScoreShard(lease).WaitAsync(stoppingToken);
-            await job.Complete(lease.Shard, lease.Token, outcome);
+            if (!await job.Complete(lease.Shard, lease.Token, outcome))
+            {
+                // Another run of the shard counted (or the job ended): this run's file is never read, so it goes.
+                Log.NotCounted(logger, lease.JobId, lease.Shard);
+                await store.Delete(lease.ResultFile, stoppingToken);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -80,14 +88,23 @@ internal sealed partial class ScoringWorker(
         }
     }
 
-    private static async Task KeepRenewed(IJobGrain job, ShardLease lease, CancellationToken cancellationToken)
+    private async Task KeepRenewed(IJobGrain job, ShardLease lease, CancellationToken cancellationToken)
     {
         var every = (lease.Deadline - DateTimeOffset.UtcNow) / 3;
         if (every < TimeSpan.FromMilliseconds(100)) every = TimeSpan.FromMilliseconds(100);
         while (!cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(every, cancellationToken);
-            if (!await job.Renew(lease.Shard, lease.Token)) return;
+            try
+            {
+                if (!await job.Renew(lease.Shard, lease.Token)) return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A renewal that fails (e.g. the job grain is moving to another silo) is tried again: giving up here
+                // would let a healthy lease expire. Only 'false' (the lease is gone) ends the renewals.
+                Log.RenewFailed(logger, e, lease.JobId, lease.Shard);
+            }
         }
     }
 
@@ -98,5 +115,11 @@ internal sealed partial class ScoringWorker(
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: shard {Shard} failed on this silo; released for another try")]
         public static partial void ShardFailed(ILogger logger, Exception e, string job, int shard);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: shard {Shard} was already counted from another run; this run's result file is deleted")]
+        public static partial void NotCounted(ILogger logger, string job, int shard);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: renewing the lease on shard {Shard} failed; trying again")]
+        public static partial void RenewFailed(ILogger logger, Exception e, string job, int shard);
     }
 }

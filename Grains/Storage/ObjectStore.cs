@@ -173,4 +173,28 @@ internal sealed class ObjectStore
             }
         }
     }
+
+    /// <summary>Names of the files directly in a folder (local) or under a prefix (blob); empty when there is none.</summary>
+    public async Task<IReadOnlyList<string>> ListNames(string folder, CancellationToken cancellationToken = default)
+    {
+        if (!Locations.IsBlob(folder))
+            return Directory.Exists(folder) ? Directory.EnumerateFiles(folder).Select(f => Path.GetFileName(f)).ToList() : [];
+        var prefix = Locations.ParseBlob(folder).Name.TrimEnd('/') + "/";
+        var names = new List<string>();
+        await foreach (var blob in Container(folder).GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken))
+            if (blob.Name.IndexOf('/', prefix.Length) < 0) names.Add(blob.Name[prefix.Length..]);
+        return names;
+    }
+
+    /// <summary>Deletes a file or blob if it exists.</summary>
+    public async Task Delete(string location, CancellationToken cancellationToken = default)
+    {
+        if (!Locations.IsBlob(location))
+        {
+            File.Delete(location); // no error when it does not exist
+            return;
+        }
+        var blob = Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
+        await _retry.ExecuteAsync(async ct => await blob.DeleteIfExistsAsync(cancellationToken: ct), cancellationToken);
+    }
 }

@@ -38,7 +38,7 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
                 SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
     }
 
-    private async Task<TestCluster> StartCluster(int silos)
+    private async Task<TestCluster> StartCluster(int silos, Dictionary<string, string>? settings = null)
     {
         var builder = new TestClusterBuilder((short)silos);
         builder.Options.UseTestClusterMembership = false;
@@ -49,6 +49,7 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         builder.Properties["Scoring:PollIntervalMs"] = "100";
         builder.Properties["Scoring:ConcurrentShards"] = "1";
         builder.Properties["Inference:MaxWaitMs"] = "2";
+        foreach (var (key, value) in settings ?? []) builder.Properties[key] = value;
         builder.AddSiloBuilderConfigurator<SiloConfig>();
         builder.AddClientBuilderConfigurator<ClientConfig>();
         _cluster = builder.Build();
@@ -104,8 +105,9 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         Assert.Equal(JobState.Completed, status.State);
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
-        for (int s = 0; s < status.Shards; s++)
-            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container}/out"), s, ResultFormat.Parquet)), ResultFormat.Parquet));
+        var files = await job.GetResultFiles(); // the counted run of each shard
+        Assert.Equal(status.Shards, files.Count);
+        foreach (var file in files) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Parquet));
         var expected = names.Select(n => n["set/".Length..]).Order().ToList();
         Assert.Equal(expected, rows.Select(r => r.Path).Order().ToList()); // each blob exactly once
         Assert.Equal(names.Count, status.Total);
@@ -191,6 +193,54 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         status = await WaitFor(job, _ => false, TimeSpan.FromMinutes(5));
         Assert.NotEqual(host.SiloAddress.ToString(), status.Coordinator);
         await AssertExactlyOnce(job, status, container, names);
+    }
+
+    [SkippableFact]
+    public async Task Leases_held_on_a_silo_declared_dead_are_leased_again_before_their_deadline()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var (container, _) = await UploadDataset(19);
+        // The default lease (60 s); the test plays the workers, so it knows which silo holds the lease.
+        var cluster = await StartCluster(3, new() { ["Scoring:Enabled"] = "false", ["Jobs:LeaseSeconds"] = "60" });
+        var primary = cluster.Silos[0];
+        IJobGrain job = null!;
+        for (int attempt = 0; attempt < 50; attempt++) // a job whose grain lives on the silo that stays
+        {
+            job = cluster.Client.GetGrain<IJobGrain>("dead-silo-" + Guid.NewGuid().ToString("N")[..8]);
+            if ((await job.GetStatus()).Coordinator == primary.SiloAddress.ToString()) break;
+        }
+        await job.Start(Spec(container, 10)); // 20 images: two shards
+        await WaitFor(job, s => s.ListingDone, TimeSpan.FromMinutes(1));
+        var victim = cluster.Silos.Last(s => s.SiloAddress != primary.SiloAddress);
+        var lease = await job.Lease($"{victim.SiloAddress}/0") ?? throw new InvalidOperationException("no shard to lease"); // a worker on the victim silo, like ScoringWorker names them
+        // A lease held on a live silo, renewed while the test waits: shows that the job grain kept its activation (and so its
+        // memory of leases): a re-created grain would re-lease every shard whatever the job does about dead silos.
+        var witness = await job.Lease($"{primary.SiloAddress}/1") ?? throw new InvalidOperationException("no second shard to lease");
+
+        await cluster.KillSiloAsync(victim);
+        var killedAt = DateTimeOffset.UtcNow;
+        var survivor = $"{primary.SiloAddress}/0";
+        ShardLease? again = null;
+        while (again is null && DateTimeOffset.UtcNow < lease.Deadline + TimeSpan.FromSeconds(10))
+        {
+            again = await job.Lease(survivor);
+            Assert.True(await job.Renew(witness.Shard, witness.Token), "the job grain lost its leases: it was re-created");
+            if (again is null) await Task.Delay(200);
+        }
+        var leasedAgainAt = DateTimeOffset.UtcNow;
+        output.WriteLine($"shard leased again {(leasedAgainAt - killedAt).TotalSeconds:F1} s after the kill; " +
+                         $"its lease deadline was {(lease.Deadline - killedAt).TotalSeconds:F1} s after the kill");
+        Assert.True(again is not null, "the shard was not leased again");
+        Assert.Equal(lease.Shard, again.Shard);
+        Assert.True(leasedAgainAt < lease.Deadline, "the dead silo's lease should be released when membership declares it dead, not at its deadline");
+
+        // The shard's run on the surviving silo counts and the job completes.
+        var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
+        var items = ShardManifest.Decode(await store.Read(again.Manifest));
+        var rows = items.Select(i => new ImageResult { Path = i.Path, Score = 0.5f, Status = ImageResult.Ok }).ToList();
+        await store.WriteWhole(again.ResultFile, await ResultFiles.Encode(rows, again.Format));
+        Assert.True(await job.Complete(again.Shard, again.Token, Scoring.ShardScorer.Aggregate(rows, again.ResultFile, (await job.GetSummary()).ModelVersion!)));
+        Assert.Equal(1, (await job.GetStatus()).ShardsDone);
     }
 
     public async ValueTask DisposeAsync()

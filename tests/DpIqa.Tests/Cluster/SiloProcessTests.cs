@@ -34,7 +34,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    private (Process Process, int SiloPort) StartSilo()
+    private (Process Process, int SiloPort) StartSilo(Dictionary<string, string>? settings = null)
     {
         int siloPort = FreePort(), gatewayPort = FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -48,6 +48,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         psi.Environment["Scoring__PollIntervalMs"] = "100";
         psi.Environment["Scoring__ConcurrentShards"] = "1";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
@@ -106,12 +107,75 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         Assert.DoesNotContain($":{silos.Single(s => s.Process == coordinator).SiloPort}:", status.Coordinator);
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
-        for (int s = 0; s < status.Shards; s++)
-            rows.AddRange(await ResultFiles.Decode(await store.Read(ResultFiles.ShardResultPath(Locations.Blob($"{container.Name}/out"), s, ResultFormat.Csv)), ResultFormat.Csv));
+        var files = await job.GetResultFiles();
+        Assert.Equal(status.Shards, files.Count);
+        foreach (var file in files) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
         Assert.Equal(names.Select(n => n["in/".Length..]).Order(), rows.Select(r => r.Path).Order());
         Assert.Equal(names.Count, status.Scored + status.Failed);
         Assert.Equal(names.Count, status.Total);
         output.WriteLine($"after the crash: {status.Done} images, coordinator now {status.Coordinator}");
+    }
+
+    [SkippableFact]
+    public async Task The_leases_of_a_killed_silo_process_are_leased_again_once_membership_declares_it_dead()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("dead-" + Guid.NewGuid().ToString("N")[..8]);
+        await container.CreateAsync();
+        var png = BinaryData.FromBytes(File.ReadAllBytes(Path.Combine(RepoPaths.Reference, "inputs", "tiny.png")));
+        await container.UploadBlobAsync("in/one.png", png);
+        await container.UploadBlobAsync("in/two.png", png);
+
+        // The default lease (60 s) and no scoring workers: the test plays them, so it knows which silo holds which lease.
+        var silos = Enumerable.Range(0, 4).Select(_ => StartSilo(new() { ["Jobs__LeaseSeconds"] = "60", ["Scoring__Enabled"] = "false" })).ToList();
+        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
+        ClusterConnection? connection = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); connection is null; await Task.Delay(500))
+        {
+            try { connection = await ClusterConnection.Open(settings); }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
+        }
+        await using var _ = connection;
+        var hosts = new Dictionary<SiloAddress, SiloStatus>();
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); hosts.Count < 4 && DateTime.UtcNow < deadline; await Task.Delay(500))
+            hosts = await connection.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        Assert.Equal(4, hosts.Count);
+
+        // Orleans re-creates a grain whose directory entry lived on the dead silo (its in-memory leases go with the old
+        // activation, whatever the job does). Such a kill says nothing about lease release: then kill another silo.
+        for (int attempt = 1; attempt <= 2; attempt++)
+        {
+            var job = connection.Client.GetGrain<IJobGrain>("dead-job-" + Guid.NewGuid().ToString("N")[..6]);
+            await job.Start(new JobSpec { Sources = [Locations.Blob($"{container.Name}/in")], Model = "proxy-sharpness", Output = Locations.Blob($"{container.Name}/out-{attempt}"), ShardSize = 1 });
+            JobStatus status;
+            do { await Task.Delay(100); status = await job.GetStatus(); } while (!status.ListingDone);
+            var victim = silos.First(s => !s.Process.HasExited && !status.Coordinator!.Contains($":{s.SiloPort}:"));
+            var victimAddress = hosts.Keys.Single(a => a.Endpoint.Port == victim.SiloPort);
+            // Named as ScoringWorker names its workers; the second lease is held by a live silo and shows whether the
+            // job grain's activation (and so its memory of leases) survived the kill.
+            var lease = await job.Lease($"{victimAddress}/0") ?? throw new InvalidOperationException("no shard to lease");
+            var witness = await job.Lease(status.Coordinator + "/0") ?? throw new InvalidOperationException("no second shard to lease");
+
+            victim.Process.Kill(); // SIGKILL: the silo says nothing; the others find out by probing it
+            var killedAt = DateTimeOffset.UtcNow;
+            ShardLease? again = null;
+            bool sameActivation = true;
+            while (again is null && DateTimeOffset.UtcNow < lease.Deadline + TimeSpan.FromSeconds(10))
+            {
+                again = await job.Lease("survivor/0");
+                sameActivation &= await job.Renew(witness.Shard, witness.Token);
+                if (again is null) await Task.Delay(200);
+            }
+            var leasedAgainAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"kill {attempt}: shard leased again {(leasedAgainAt - killedAt).TotalSeconds:F1} s after the kill; " +
+                             $"its lease deadline was {(lease.Deadline - killedAt).TotalSeconds:F1} s after the kill; job grain kept its activation: {sameActivation}");
+            Assert.True(again is not null, "the shard was not leased again");
+            Assert.Equal(lease.Shard, again.Shard);
+            if (!sameActivation) continue;
+            Assert.True(leasedAgainAt < lease.Deadline, "the dead silo's lease should be released when membership declares it dead, not at its deadline");
+            return;
+        }
+        Assert.Fail("the job grain was re-created on every kill, so lease release could not be observed");
     }
 
     public void Dispose()

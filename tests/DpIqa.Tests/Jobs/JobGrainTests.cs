@@ -1,5 +1,9 @@
 using DpIqa.Hosting;
 using DpIqa.Jobs;
+using DpIqa.Results;
+using DpIqa.Scoring;
+using DpIqa.Storage;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
@@ -54,11 +58,11 @@ public sealed class JobGrainTests : IAsyncLifetime
         return job;
     }
 
-    private static ShardOutcome Outcome(int images, double score)
+    internal static ShardOutcome Outcome(ShardLease lease, int images, double score)
     {
         var all = new ScoreAggregate();
         for (int i = 0; i < images; i++) all.AddScore(score);
-        return new ShardOutcome { All = all, ByFolder = new() { ["."] = all }, ResultFile = "unused" };
+        return new ShardOutcome { All = all, ByFolder = new() { ["."] = all }, ResultFile = lease.ResultFile };
     }
 
     private static async Task<List<ShardLease>> LeaseAll(IJobGrain job, string worker)
@@ -78,8 +82,8 @@ public sealed class JobGrainTests : IAsyncLifetime
         var a = await LeaseAll(job, "worker-a");
         Assert.Equal([0, 1, 2, 3], a.Select(l => l.Shard));
         Assert.Null(await job.Lease("worker-b")); // nothing left while leases are live
-        Assert.True(await job.Complete(0, a[0].Token, Outcome(2, 0.5)));
-        Assert.False(await job.Complete(0, a[0].Token, Outcome(2, 0.5))); // a duplicate is ignored
+        Assert.True(await job.Complete(0, a[0].Token, Outcome(a[0], 2, 0.5)));
+        Assert.True(await job.Complete(0, a[0].Token, Outcome(a[0], 2, 0.5))); // a repeat of the counted completion: acknowledged, not counted again
 
         await Task.Delay(1500); // worker-a "dies": its other leases expire
         Assert.False(await job.Renew(1, a[1].Token));
@@ -87,11 +91,11 @@ public sealed class JobGrainTests : IAsyncLifetime
         Assert.Equal([1, 2, 3], b.Select(l => l.Shard).Order());
 
         // worker-a was only slow: its completion of shard 1 is the first, so it counts; worker-b's does not.
-        Assert.True(await job.Complete(1, a[1].Token, Outcome(2, 0.25)));
-        Assert.False(await job.Complete(1, b.Single(l => l.Shard == 1).Token, Outcome(2, 0.25)));
-        Assert.True(await job.Complete(2, b.Single(l => l.Shard == 2).Token, Outcome(2, 0.75)));
+        Assert.True(await job.Complete(1, a[1].Token, Outcome(a[1], 2, 0.25)));
+        Assert.False(await job.Complete(1, b.Single(l => l.Shard == 1).Token, Outcome(b.Single(l => l.Shard == 1), 2, 0.25)));
+        Assert.True(await job.Complete(2, b.Single(l => l.Shard == 2).Token, Outcome(b.Single(l => l.Shard == 2), 2, 0.75)));
         Assert.Equal(JobState.Running, (await job.GetStatus()).State);
-        Assert.True(await job.Complete(3, b.Single(l => l.Shard == 3).Token, Outcome(1, 1.0)));
+        Assert.True(await job.Complete(3, b.Single(l => l.Shard == 3).Token, Outcome(b.Single(l => l.Shard == 3), 1, 1.0)));
 
         status = await job.GetStatus();
         Assert.Equal(JobState.Completed, status.State);
@@ -101,6 +105,56 @@ public sealed class JobGrainTests : IAsyncLifetime
         Assert.Equal((2 * 0.5 + 2 * 0.25 + 2 * 0.75 + 1.0) / 7, summary.All.Mean!.Value, 9);
         Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
         Assert.Null(await job.Lease("worker-c"));
+    }
+
+    /// <summary>Plays a worker: writes the lease's result file with one score for every image and reports its statistics.</summary>
+    private static async Task<ShardOutcome> Run(IJobGrain job, ShardLease lease, float score)
+    {
+        var store = new ObjectStore(Options.Create(new StorageOptions()));
+        var rows = ShardManifest.Decode(await store.Read(lease.Manifest))
+            .Select(i => new ImageResult { Path = i.Path, Score = score, Status = ImageResult.Ok }).ToList();
+        await store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(rows, lease.Format));
+        return ShardScorer.Aggregate(rows, lease.ResultFile, (await job.GetSummary()).ModelVersion!);
+    }
+
+    [Fact]
+    public async Task Only_the_counted_completion_of_a_shard_is_published_and_the_other_runs_files_are_removed()
+    {
+        for (int i = 0; i < 4; i++) _dir.Copy(Path.Combine(RepoPaths.Photos, "skimage-chelsea.png"), $"in/img-{i:D3}.png");
+        var job = _cluster.GrainFactory.GetGrain<IJobGrain>("once-" + Guid.NewGuid().ToString("N")[..8]);
+        // A curation rule, so that the keep/reject lists read the results too.
+        await job.Start(new JobSpec { Sources = [Path.Combine(_dir.Path, "in")], Model = "proxy-sharpness", Output = Path.Combine(_dir.Path, "out"), ShardSize = 2, RejectBelow = 0.5 });
+        for (int i = 0; i < 100 && !(await job.GetStatus()).ListingDone; i++) await Task.Delay(50);
+
+        var a = await LeaseAll(job, "worker-a");
+        await Task.Delay(1500); // worker-a is slow: its leases expire and worker-b runs the same shards
+        var b = await LeaseAll(job, "worker-b");
+        Assert.Equal([0, 1], b.Select(l => l.Shard));
+        Assert.NotEqual(a[0].ResultFile, b[0].ResultFile); // every run of a shard writes its own file
+
+        // Shard 0 runs twice with different scores (as on a non-deterministic device); worker-b reports first.
+        var fromB = await Run(job, b[0], 0.8f);
+        var fromA = await Run(job, a[0], 0.2f);
+        Assert.True(await job.Complete(0, b[0].Token, fromB));
+        Assert.False(await job.Complete(0, a[0].Token, fromA));
+        Assert.True(await job.Complete(1, b[1].Token, await Run(job, b[1], 0.9f)));
+        var summary = await job.WaitForCuration();
+
+        Assert.Equal(JobState.Completed, summary.State);
+        Assert.Equal(4, summary.All.Count);
+        Assert.Equal((2 * 0.8 + 2 * 0.9) / 4, summary.All.Mean!.Value, 6);
+        var files = await job.GetResultFiles();
+        Assert.Equal([b[0].ResultFile, b[1].ResultFile], files);
+        var store = new ObjectStore(Options.Create(new StorageOptions()));
+        var published = new List<ImageResult>();
+        foreach (var file in files) published.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
+        Assert.Equal(summary.All.Mean!.Value, published.Average(r => (double)r.Score!.Value), 6); // the file says what the statistics say
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(_dir.Path, "out", "keep.txt")).Length); // worker-a's 0.2 scores would be rejected
+
+        // Once the job completed, the files of runs that did not count are removed.
+        for (int i = 0; i < 300 && File.Exists(a[0].ResultFile); i++) await Task.Delay(100);
+        Assert.False(File.Exists(a[0].ResultFile));
+        Assert.True(File.Exists(b[0].ResultFile));
     }
 
     [Fact]
@@ -120,7 +174,7 @@ public sealed class JobGrainTests : IAsyncLifetime
     {
         var job = await StartJob(images: 6, shardSize: 2);
         var leases = await LeaseAll(job, "worker-a");
-        Assert.True(await job.Complete(0, leases[0].Token, Outcome(2, 0.5)));
+        Assert.True(await job.Complete(0, leases[0].Token, Outcome(leases[0], 2, 0.5)));
         await Task.Delay(1200); // let the grain save its state (Jobs:SaveIntervalMs)
 
         await _cluster.GrainFactory.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
@@ -130,7 +184,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         // Leases lived in the old activation: the unfinished shards are leasable again at once.
         var again = await LeaseAll(job, "worker-b");
         Assert.Equal([1, 2], again.Select(l => l.Shard).Order());
-        foreach (var l in again) Assert.True(await job.Complete(l.Shard, l.Token, Outcome(2, 0.5)));
+        foreach (var l in again) Assert.True(await job.Complete(l.Shard, l.Token, Outcome(l, 2, 0.5)));
         Assert.Equal((JobState.Completed, 6L), ((await job.GetStatus()).State, (await job.GetStatus()).Scored));
     }
 

@@ -106,14 +106,15 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         Assert.Contains("'..'", e.Message);
 
         var output = Path.Combine(root, "out");
-        var status = await RunToEnd(NewJob("inside"), new JobSpec
+        var inside = NewJob("inside");
+        var status = await RunToEnd(inside, new JobSpec
         {
             Sources = [photos, Locations.ListingScheme + listing], Model = "proxy-sharpness", Output = output, Format = ResultFormat.Jsonl, ShardSize = 2,
         });
         Assert.Equal(JobState.Completed, status.State);
         var rows = new List<ImageResult>();
-        for (int s = 0; s < status.Shards; s++)
-            rows.AddRange(await ResultFiles.Decode(await File.ReadAllBytesAsync(ResultFiles.ShardResultPath(output, s, ResultFormat.Jsonl)), ResultFormat.Jsonl));
+        foreach (var file in await inside.GetResultFiles())
+            rows.AddRange(await ResultFiles.Decode(await File.ReadAllBytesAsync(file), ResultFormat.Jsonl));
         // Three photos in the folder and one listed inside the root are scored; the folder's link that leads
         // out and the listed path outside end as 'fetch' errors that say why, and nothing outside was read.
         Assert.Equal(6, status.Total);

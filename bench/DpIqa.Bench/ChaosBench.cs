@@ -26,8 +26,12 @@ internal static class ChaosBench
 
     private sealed record Settings(int Trials, int Images, int Corrupt, IReadOnlyList<string> Faults, int ShardSize, TimeSpan Timeout, bool Keep);
 
-    /// <summary>One trial's outcome. <c>Held</c>: completed, every input exactly once in the merged results, totals equal the inputs.</summary>
-    private sealed record Trial(string Fault, int Number, bool Held, TimeSpan? Duration, int SpuriousErrors, string Detail);
+    /// <summary>
+    /// One trial's outcome. <c>Held</c>: completed, every input exactly once in the merged results, totals equal the
+    /// inputs. <c>PaceAdded</c>: the duration minus the job's own pace before the fault extrapolated to all images,
+    /// a second measure of the time added that does not depend on how loaded the machine was during other trials.
+    /// </summary>
+    private sealed record Trial(string Fault, int Number, bool Held, TimeSpan? Duration, TimeSpan? PaceAdded, int SpuriousErrors, string Detail);
 
     public static async Task<int> Run(string root, string[] args)
     {
@@ -58,7 +62,8 @@ internal static class ChaosBench
             {
                 var trial = await RunTrial(root, azurite, inputs, fault, number, settings);
                 trials.Add(trial);
-                Console.WriteLine($"{trial.Fault,-17} #{trial.Number}  {(trial.Held ? "held  " : "FAILED")}  {(trial.Duration is { } d ? $"{d.TotalSeconds,6:F1} s" : "     --")}  {trial.Detail}");
+                Console.WriteLine($"{trial.Fault,-17} #{trial.Number}  {(trial.Held ? "held  " : "FAILED")}  {(trial.Duration is { } d ? $"{d.TotalSeconds,6:F1} s" : "     --")}" +
+                                  $"{(trial.PaceAdded is { } p ? $" ({p.TotalSeconds:+0.0;-0.0} s vs its own pace)" : "")}  {trial.Detail}");
             }
         }
         PrintTable(trials, settings);
@@ -164,16 +169,17 @@ internal static class ChaosBench
             var clock = Stopwatch.StartNew();
             var submit = await ClusterProcesses.Cli(root, cli, "job", "submit", "--source", "chaos/in", "--out", "chaos/out", "--format", "csv",
                 "--shard-size", $"{settings.ShardSize}", "--job-id", id);
-            if (submit.ExitCode != 0) return new Trial(fault, number, false, null, 0, $"dpiqa job submit exited {submit.ExitCode}: {submit.Output}");
+            if (submit.ExitCode != 0) return new Trial(fault, number, false, null, null, 0, $"dpiqa job submit exited {submit.ExitCode}: {submit.Output}");
 
             var job = client.Client.GetGrain<IJobGrain>(id);
             JobStatus? status = null;
             string? callError = null;
+            TimeSpan? paceExpected = null;
             var rng = new Random(number * 100 + Array.IndexOf(Faults, fault)); // which silo dies: the same in every invocation
             while (status is not { IsFinished: true })
             {
                 if (clock.Elapsed > settings.Timeout)
-                    return new Trial(fault, number, false, null, 0, $"timed out after {settings.Timeout.TotalSeconds:F0} s: " +
+                    return new Trial(fault, number, false, null, null, 0, $"timed out after {settings.Timeout.TotalSeconds:F0} s: " +
                         (status is null ? "no status" : $"{status.State} {status.Done}/{status.Total}, {status.ShardsLeased} shards leased") +
                         (callError is null ? "" : $"; last status call failed: {callError}") + (injection is { IsCompletedSuccessfully: true } ? $"; fault: {injection.Result}" : ""));
                 await Task.Delay(250);
@@ -188,18 +194,21 @@ internal static class ChaosBench
                     callError = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
                 }
                 if (injection is null && fault != NoFault && status is { ListingDone: true, IsFinished: false } s && s.Done >= s.Total / 3)
+                {
+                    paceExpected = clock.Elapsed * s.Total / Math.Max(1, s.Done);
                     injection = Inject(fault, s, silos, storage, StartSilo, rng);
+                }
             }
             var duration = clock.Elapsed;
             string what = injection is null ? "" : await injection;
-            if (fault != NoFault && injection is null) return new Trial(fault, number, false, duration, 0, "the job finished before the fault: use more --images");
+            if (fault != NoFault && injection is null) return new Trial(fault, number, false, duration, null, 0, "the job finished before the fault: use more --images");
             var (ok, spurious, detail) = await Check(root, cli, job, status, inputs, folder);
             held = ok;
-            return new Trial(fault, number, ok, duration, spurious, $"{what}{(what.Length > 0 ? "; " : "")}{detail}");
+            return new Trial(fault, number, ok, duration, duration - paceExpected, spurious, $"{what}{(what.Length > 0 ? "; " : "")}{detail}");
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or Azure.RequestFailedException)
         {
-            return new Trial(fault, number, false, null, 0, $"trial broke: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            return new Trial(fault, number, false, null, null, 0, $"trial broke: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
         finally
         {
@@ -321,14 +330,15 @@ internal static class ChaosBench
         double? reference = baseline.Count > 0 ? Median(baseline) : null;
         Console.WriteLine();
         Console.WriteLine($"fault-free job: {(reference is { } r ? $"{r:F1} s (median of {baseline.Count})" : "no successful run, time added unknown")}");
-        Console.WriteLine("| fault | trials | held | time added, median | time added, max | good images as errors |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| fault | trials | held | time added, median | time added, max | added vs own pace, median | added vs own pace, max | good images as errors |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var fault in new[] { NoFault }.Concat(settings.Faults))
         {
             var of = trials.Where(t => t.Fault == fault).ToList();
             var added = of.Where(t => t.Duration is not null && reference is not null).Select(t => t.Duration!.Value.TotalSeconds - reference!.Value).Order().ToList();
-            string Seconds(double? s) => s is { } v ? $"{v:+0.0;-0.0;0.0} s" : "--";
-            Console.WriteLine($"| {fault} | {of.Count} | {of.Count(t => t.Held)} | {Seconds(added.Count > 0 ? Median(added) : null)} | {Seconds(added.Count > 0 ? added[^1] : null)} | {of.Sum(t => t.SpuriousErrors)} |");
+            var pace = of.Where(t => t.PaceAdded is not null).Select(t => t.PaceAdded!.Value.TotalSeconds).Order().ToList();
+            string Seconds(List<double> values, bool max) => values.Count == 0 ? "--" : $"{(max ? values[^1] : Median(values)):+0.0;-0.0;0.0} s";
+            Console.WriteLine($"| {fault} | {of.Count} | {of.Count(t => t.Held)} | {Seconds(added, false)} | {Seconds(added, true)} | {Seconds(pace, false)} | {Seconds(pace, true)} | {of.Sum(t => t.SpuriousErrors)} |");
         }
     }
 

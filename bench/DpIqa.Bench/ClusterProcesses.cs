@@ -15,6 +15,17 @@ internal static class ClusterProcesses
     /// <summary>The well-known Azurite development account key (not a secret).</summary>
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+    private static readonly List<Process> Started = [];
+
+    static ClusterProcesses()
+    {
+        // Ctrl+C or SIGTERM of the bench must not leave silos and Azurite running behind it.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (Started) foreach (var p in Started) Stop(p);
+        };
+    }
+
     public static string? AzuriteExecutable(string root) =>
         new[] { Path.Combine(root, ".cache", "azurite", "node_modules", ".bin", "azurite"), "/opt/azurite/node_modules/.bin/azurite" }.FirstOrDefault(File.Exists);
 
@@ -33,6 +44,11 @@ internal static class ClusterProcesses
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
+        lock (Started)
+        {
+            Started.RemoveAll(Gone);
+            Started.Add(p);
+        }
         // Never disposed: output events may still arrive after the process exited; AutoFlush keeps the file whole.
         TextWriter? writer = log is null ? null : TextWriter.Synchronized(new StreamWriter(log, append: true) { AutoFlush = true });
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) writer?.WriteLine(e.Data); };
@@ -66,9 +82,20 @@ internal static class ClusterProcesses
 
     public static void Stop(Process process)
     {
-        try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { } // already gone
-        process.WaitForExit(5000);
+        if (Gone(process)) return;
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { } // exited meanwhile
+    }
+
+    /// <summary>Exited, or already disposed by its owner.</summary>
+    private static bool Gone(Process process)
+    {
+        try { return process.HasExited; }
+        catch (InvalidOperationException) { return true; }
     }
 
     public static int FreePort()

@@ -28,8 +28,8 @@ internal static class ChaosBench
 
     /// <summary>
     /// One trial's outcome. <c>Held</c>: completed, every input exactly once in the merged results, totals equal the
-    /// inputs. <c>PaceAdded</c>: the duration minus the job's own pace before the fault extrapolated to all images,
-    /// a second measure of the time added that does not depend on how loaded the machine was during other trials.
+    /// inputs. <c>PaceAdded</c>: the duration minus the time the job would have taken at its own pace just before
+    /// the fault (images done between 10% and the fault, so start-up is not counted), a second measure of the time added that does not depend on how loaded the machine was during other trials.
     /// </summary>
     private sealed record Trial(string Fault, int Number, bool Held, TimeSpan? Duration, TimeSpan? PaceAdded, int SpuriousErrors, string Detail);
 
@@ -175,6 +175,8 @@ internal static class ChaosBench
             JobStatus? status = null;
             string? callError = null;
             TimeSpan? paceExpected = null;
+            (TimeSpan At, long Done)? tenth = null; // where the pace before the fault is measured from
+            bool third = false; // the fault goes in once a third of the images are done
             var rng = new Random(number * 100 + Array.IndexOf(Faults, fault)); // which silo dies: the same in every invocation
             while (status is not { IsFinished: true })
             {
@@ -193,10 +195,14 @@ internal static class ChaosBench
                 {
                     callError = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
                 }
-                if (injection is null && fault != NoFault && status is { ListingDone: true, IsFinished: false } s && s.Done >= s.Total / 3)
+                if (tenth is null && status is { ListingDone: true } p && p.Done >= p.Total / 10) tenth = (clock.Elapsed, p.Done);
+                if (!third && status is { ListingDone: true, IsFinished: false } s && s.Done >= s.Total / 3)
                 {
-                    paceExpected = clock.Elapsed * s.Total / Math.Max(1, s.Done);
-                    injection = Inject(fault, s, silos, storage, StartSilo, rng);
+                    // The fault-free run gets the same pace estimate, which shows how far the estimate itself is off.
+                    third = true;
+                    if (tenth is { } t && s.Done > t.Done)
+                        paceExpected = clock.Elapsed + (clock.Elapsed - t.At) * (s.Total - s.Done) / (s.Done - t.Done);
+                    if (fault != NoFault) injection = Inject(fault, s, silos, storage, StartSilo, rng);
                 }
             }
             var duration = clock.Elapsed;

@@ -69,7 +69,7 @@ internal static class ClusterProcesses
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
-        return (p.ExitCode, (await stdout).Trim() + (await stderr).Trim());
+        return (p.ExitCode, $"{(await stdout).Trim()} {(await stderr).Trim()}".Trim());
     }
 
     /// <summary>Sends a POSIX signal (TERM, STOP, CONT, KILL); .NET itself only sends SIGKILL.</summary>

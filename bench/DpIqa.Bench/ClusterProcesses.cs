@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Net.Sockets;
 using DpIqa.Client;
 using SkiaSharp;
@@ -17,13 +18,24 @@ internal static class ClusterProcesses
 
     private static readonly List<Process> Started = [];
 
-    static ClusterProcesses()
+    // Ctrl+C or SIGTERM of the bench must not leave silos and Azurite running behind it (ProcessExit came too late).
+    private static readonly PosixSignalRegistration[] OnSignal =
+        [PosixSignalRegistration.Create(PosixSignal.SIGINT, StopAll), PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopAll)];
+
+    private static void StopAll(PosixSignalContext context)
     {
-        // Ctrl+C or SIGTERM of the bench must not leave silos and Azurite running behind it.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        lock (Started) foreach (var p in Started) Stop(p);
+        context.Cancel = true;
+        Environment.Exit(130); // cancelled: the trial's awaits would otherwise keep the bench alive
+    }
+
+    private static void Track(Process process)
+    {
+        lock (Started)
         {
-            lock (Started) foreach (var p in Started) Stop(p);
-        };
+            Started.RemoveAll(Gone);
+            Started.Add(process);
+        }
     }
 
     public static string? AzuriteExecutable(string root) =>
@@ -44,11 +56,7 @@ internal static class ClusterProcesses
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
-        lock (Started)
-        {
-            Started.RemoveAll(Gone);
-            Started.Add(p);
-        }
+        Track(p);
         // Never disposed: output events may still arrive after the process exited; AutoFlush keeps the file whole.
         TextWriter? writer = log is null ? null : TextWriter.Synchronized(new StreamWriter(log, append: true) { AutoFlush = true });
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) writer?.WriteLine(e.Data); };
@@ -66,6 +74,7 @@ internal static class ClusterProcesses
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
+        Track(p);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();

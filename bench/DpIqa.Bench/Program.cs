@@ -3,8 +3,10 @@ using System.Globalization;
 using DpIqa.Bench;
 
 // dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | all
+//                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
+if (what is "chaos") return await ChaosBench.Run(root, args[1..]);
 if (what is "preprocess" or "all") await PreprocessBench.Run(root);
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
 if (what is "student" or "all") await StudentBench.Run(root);

@@ -12,7 +12,8 @@ namespace DpIqa.Tests.Cluster;
 
 /// <summary>
 /// Real silo processes (the Silo executable) on loopback with Azurite: one is killed with SIGKILL while a job
-/// runs — the one hosting the job grain — and the job still ends with every blob exactly once.
+/// runs — the one hosting the job grain — and started again, as a process manager would; the job still ends with
+/// every blob exactly once, the corrupt ones as error records. (bench/DpIqa.Bench `chaos` runs more faults.)
 /// </summary>
 public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IDisposable
 {
@@ -67,6 +68,9 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         var jpeg = BinaryData.FromBytes(File.ReadAllBytes(Path.Combine(RepoPaths.Reference, "inputs", "tiny.png")));
         var names = Enumerable.Range(0, 600).Select(i => $"in/{"xyz"[i % 3]}/img-{i:D4}.png").ToList();
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, ct) => await container.UploadBlobAsync(n, jpeg, ct));
+        var corrupt = Enumerable.Range(0, 6).Select(i => $"in/{"xyz"[i % 3]}/bad-{i}.jpg").ToList(); // empty or text: must end as errors
+        for (int i = 0; i < corrupt.Count; i++) await container.UploadBlobAsync(corrupt[i], BinaryData.FromBytes(i % 2 == 0 ? [] : "not an image"u8.ToArray()));
+        names.AddRange(corrupt);
 
         var silos = Enumerable.Range(0, 3).Select(_ => StartSilo()).ToList();
         var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
@@ -90,6 +94,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         var coordinator = silos.Single(s => status.Coordinator!.Contains($":{s.SiloPort}:")).Process;
         coordinator.Kill(); // SIGKILL: no graceful shutdown, no lease hand-back, no state save
         output.WriteLine($"killed silo process {coordinator.Id} hosting the job grain at {status.Done} images done");
+        StartSilo(); // a process manager starts a new one (new ports, as a new pod would get)
 
         var deadlineJob = DateTime.UtcNow.AddMinutes(4);
         while (true)
@@ -112,6 +117,8 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         foreach (var file in files) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
         Assert.Equal(names.Select(n => n["in/".Length..]).Order(), rows.Select(r => r.Path).Order());
         Assert.Equal(names.Count, status.Scored + status.Failed);
+        Assert.Equal(corrupt.Count, status.Failed);
+        Assert.Equal(corrupt.Select(n => n["in/".Length..]).Order(), rows.Where(r => r.Status == ImageResult.Error).Select(r => r.Path).Order());
         Assert.Equal(names.Count, status.Total);
         output.WriteLine($"after the crash: {status.Done} images, coordinator now {status.Coordinator}");
     }

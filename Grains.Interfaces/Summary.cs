@@ -65,4 +65,4 @@ public sealed record JobSummary
 
 /// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>
 [GenerateSerializer, Alias("dpiqa.CurationResult")]
-public sealed record CurationResult([property: Id(0)] double Threshold, [property: Id(1)] long Keep, [property: Id(2)] long Reject);
+public sealed record CurationResult([property: Id(0)] double? Threshold, [property: Id(1)] long Keep, [property: Id(2)] long Reject);

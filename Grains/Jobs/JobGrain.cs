@@ -476,7 +476,7 @@ internal sealed partial class JobGrain(
         {
             var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
             var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
-            Job.Curation = new CurationResult(threshold, keep, reject);
+            Job.Curation = new CurationResult(double.IsFinite(threshold) ? threshold : null, keep, reject); // none when nothing was scored
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");

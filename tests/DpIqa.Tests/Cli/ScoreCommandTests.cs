@@ -151,5 +151,20 @@ public sealed class ScoreCommandTests : IDisposable
         Assert.Contains("--keep-top-percent 150 is out of range", e.Message);
     }
 
+    [Fact]
+    public async Task A_percent_rule_over_a_job_with_no_scores_rejects_every_image_and_writes_the_summary()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_dir.Path, "broken")).FullName;
+        File.WriteAllText(Path.Combine(source, "not-an-image.jpg"), "plain text, not a JPEG");
+        var output = Path.Combine(_dir.Path, "out-broken");
+        Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None, keepTopPercent: 50));
+        Assert.Empty(File.ReadAllLines(Path.Combine(output, "keep.txt")));
+        Assert.Single(File.ReadAllLines(Path.Combine(output, "reject.txt")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        var curation = summary.RootElement.GetProperty("curation");
+        Assert.Equal(JsonValueKind.Null, curation.GetProperty("threshold").ValueKind); // no score, so no threshold: not -Infinity
+        Assert.Equal(1, curation.GetProperty("reject").GetInt64());
+    }
+
     public void Dispose() => _dir.Dispose();
 }

@@ -27,6 +27,7 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
                 ["Scoring:Enabled"] = "false", // the test is the worker
                 ["Jobs:LeaseSeconds"] = "2",
                 ["Jobs:SaveIntervalMs"] = "100",
+                ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
             }).Build();
             silo.Services.AddGrainStorage(JobGrain.StorageName, (services, _) => ActivatorUtilities.CreateInstance<StallingStorage>(services));
             silo.AddDpIqa(config);

@@ -15,6 +15,7 @@ namespace DpIqa.Tests.Cluster;
 /// runs — the one hosting the job grain — and started again, as a process manager would; the job still ends with
 /// every blob exactly once, the corrupt ones as error records. (bench/DpIqa.Bench `chaos` runs more faults.)
 /// </summary>
+[Collection(SiloProcessCollection.Name)]
 public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IDisposable
 {
     private readonly List<Process> _silos = [];

@@ -152,7 +152,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         // Orleans re-creates a grain whose directory entry lived on the dead silo (its in-memory leases go with the old
         // activation, whatever the job does). Such a kill says nothing about lease release: then a process manager
         // starts a replacement silo and the test kills another one, with a new job (each try is a fresh draw).
-        const int attempts = 8; // about half the kills hit the directory owner of the job grain here: 8 draws fail together rarely (~0.4%)
+        const int attempts = 8; // in our runs about half the kills re-created the job grain: 8 draws all doing so is rare (~0.4%)
         for (int attempt = 1; attempt <= attempts; attempt++)
         {
             var jobId = "dead-job-" + Guid.NewGuid().ToString("N")[..6];

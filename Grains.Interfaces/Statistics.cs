@@ -21,10 +21,13 @@ public sealed class ScoreAggregate
     [Id(1)] public Dictionary<string, long> FailedByKind { get; set; } = new();
     /// <summary>Sum of scores.</summary>
     [Id(2)] public double Sum { get; set; }
-    /// <summary>Lowest score.</summary>
-    [Id(4)] public double Min { get; set; } = double.PositiveInfinity;
-    /// <summary>Highest score.</summary>
-    [Id(5)] public double Max { get; set; } = double.NegativeInfinity;
+    // Min and max mean something only once Scored > 0, and start at 0, not at ±infinity: grain storage's JSON leaves
+    // out values equal to their type's default, so a score of exactly 0 stored as min came back as the initializer's
+    // +infinity and broke every quantile of that job after a failover.
+    /// <summary>Lowest score (0 while nothing is scored).</summary>
+    [Id(4)] public double Min { get; set; }
+    /// <summary>Highest score (0 while nothing is scored).</summary>
+    [Id(5)] public double Max { get; set; }
     /// <summary>
     /// Sum of squared differences from the mean. Kept instead of a sum of squares, which loses the spread of scores
     /// far from zero (e.g. around 1e6) to cancellation.
@@ -74,6 +77,7 @@ public sealed class ScoreAggregate
         if (!float.IsFinite(value)) throw new ArgumentException($"score {score} is not a finite number", nameof(score));
         // Welford's update keeps the spread exact at any offset.
         double before = Scored == 0 ? 0 : Mean;
+        if (Scored == 0) Min = Max = value;
         Scored++;
         Sum += value;
         SquaredDeviations += (value - before) * (value - Mean);
@@ -104,10 +108,9 @@ public sealed class ScoreAggregate
             SquaredDeviations += other.SquaredDeviations + delta * delta * ((double)Scored * other.Scored / (Scored + other.Scored));
         }
         else SquaredDeviations = other.SquaredDeviations;
+        (Min, Max) = Scored == 0 ? (other.Min, other.Max) : (Math.Min(Min, other.Min), Math.Max(Max, other.Max));
         Scored += other.Scored;
         Sum += other.Sum;
-        Min = Math.Min(Min, other.Min);
-        Max = Math.Max(Max, other.Max);
         if (Sketch is null && otherExact is not null && Scored <= ExactLimit)
         {
             (_exact ??= []).AddRange(otherExact);

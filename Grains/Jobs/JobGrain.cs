@@ -428,8 +428,10 @@ internal sealed partial class JobGrain(
     private async Task Finish()
     {
         var finishedAt = DateTimeOffset.UtcNow;
-        var summary = JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson);
-        await UntilDone(() => store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), summary, _deactivating.Token), "writing summary.json");
+        // Built inside the retried step, so a failure to build it is logged (and retried) rather than leaving the job
+        // running forever with every shard done.
+        await UntilDone(() => store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
+            JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson), _deactivating.Token), "writing summary.json");
         await UntilDone(() => Save(stored =>
         {
             stored.State = JobState.Completed;

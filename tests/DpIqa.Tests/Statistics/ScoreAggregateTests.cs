@@ -224,6 +224,35 @@ public sealed class ScoreAggregateTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public void A_score_of_zero_survives_grain_storages_json_as_min_and_max()
+    {
+        // Grain storage's JSON leaves out values equal to their type's default: a folder whose lowest score was exactly
+        // 0 came back from a failover with min = +infinity, and the job could not build its summary.
+        var services = new ServiceCollection();
+        services.AddSerializer();
+        services.AddSingleton<Orleans.Serialization.OrleansJsonSerializer>();
+        services.AddOptions<Orleans.Serialization.OrleansJsonSerializerOptions>();
+        services.AddSingleton<Orleans.Storage.IGrainStorageSerializer, Orleans.Storage.JsonGrainStorageSerializer>();
+        var storage = services.BuildServiceProvider().GetRequiredService<Orleans.Storage.IGrainStorageSerializer>();
+
+        var lowZero = new ScoreAggregate();
+        foreach (var s in new[] { 0.0, 0.25, 0.5 }) lowZero.AddScore(s);
+        var highZero = new ScoreAggregate();
+        foreach (var s in new[] { -2.0, -1.0, 0.0 }) highZero.AddScore(s);
+        foreach (var a in new[] { lowZero, highZero })
+        {
+            var back = storage.Deserialize<ScoreAggregate>(storage.Serialize(a))!;
+            Assert.Equal((a.Min, a.Max), (back.Min, back.Max));
+            var more = new ScoreAggregate();
+            more.AddScore(0.125);
+            back.Merge(more);
+            Assert.Equal(Math.Min(a.Min, 0.125), back.Min);
+            Assert.Equal(Math.Max(a.Max, 0.125), back.Max);
+            Assert.Equal(4, SummaryBuilder.Build(back, null).Scored);
+        }
+    }
+
     [Theory]
     [InlineData(0.0, 1.0, true)]      // declared [0, 1], every score inside: bins over [0, 1]
     [InlineData(0.0, 0.5, false)]     // scores above the declared range: bins over [min, max]

@@ -439,7 +439,10 @@ internal sealed partial class JobGrain(
         }), "saving the completed job");
         Job.State = JobState.Completed;
         Job.FinishedAt = finishedAt;
-        Changed(); // the live record now says what was stored; saved again in case a write queued meanwhile stored an older copy
+        // The live record now says what was stored; saved again in case a write queued meanwhile stored an older copy,
+        // and now rather than on deactivation, when an embedded silo's storage may already be gone.
+        Changed();
+        await UntilDone(() => Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
         await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         if (Curation.CurationLists.HasRule(Job.Spec!)) _curation = WriteCuration();

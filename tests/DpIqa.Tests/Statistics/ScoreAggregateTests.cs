@@ -197,16 +197,22 @@ public sealed class ScoreAggregateTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(SummaryBuilder.Build(direct, null), SummaryBuilder.Build(viaWire, null), SummaryComparer.Instance);
     }
 
-    [Fact]
-    public void Aggregates_survive_grain_storages_json_in_both_forms()
+    /// <summary>Orleans' default grain-storage serializer (JSON), which job state in blob storage goes through.</summary>
+    private static Orleans.Storage.IGrainStorageSerializer GrainStorageJson()
     {
-        // Job state in blob storage goes through Orleans' default grain-storage serializer (JSON).
         var services = new ServiceCollection();
         services.AddSerializer();
         services.AddSingleton<Orleans.Serialization.OrleansJsonSerializer>();
         services.AddOptions<Orleans.Serialization.OrleansJsonSerializerOptions>();
         services.AddSingleton<Orleans.Storage.IGrainStorageSerializer, Orleans.Storage.JsonGrainStorageSerializer>();
-        var storage = services.BuildServiceProvider().GetRequiredService<Orleans.Storage.IGrainStorageSerializer>();
+        return services.BuildServiceProvider().GetRequiredService<Orleans.Storage.IGrainStorageSerializer>();
+    }
+
+    [Fact]
+    public void Aggregates_survive_grain_storages_json_in_both_forms()
+    {
+        // Job state in blob storage goes through Orleans' default grain-storage serializer (JSON).
+        var storage = GrainStorageJson();
 
         var exact = new ScoreAggregate();
         foreach (var s in Scores("mixed", 2_000, seed: 18)) exact.AddScore(s);
@@ -229,12 +235,7 @@ public sealed class ScoreAggregateTests(ITestOutputHelper output) : IDisposable
     {
         // Grain storage's JSON leaves out values equal to their type's default: a folder whose lowest score was exactly
         // 0 came back from a failover with min = +infinity, and the job could not build its summary.
-        var services = new ServiceCollection();
-        services.AddSerializer();
-        services.AddSingleton<Orleans.Serialization.OrleansJsonSerializer>();
-        services.AddOptions<Orleans.Serialization.OrleansJsonSerializerOptions>();
-        services.AddSingleton<Orleans.Storage.IGrainStorageSerializer, Orleans.Storage.JsonGrainStorageSerializer>();
-        var storage = services.BuildServiceProvider().GetRequiredService<Orleans.Storage.IGrainStorageSerializer>();
+        var storage = GrainStorageJson();
 
         var lowZero = new ScoreAggregate();
         foreach (var s in new[] { 0.0, 0.25, 0.5 }) lowZero.AddScore(s);

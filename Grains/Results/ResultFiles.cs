@@ -108,7 +108,8 @@ internal static class ResultFiles
         return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
     }
 
-    private static IEnumerable<List<string>> ParseCsv(string text)
+    /// <summary>RFC 4180 CSV rows (quoted fields, doubled quotes, CRLF or LF); also used for labels files.</summary>
+    internal static IEnumerable<List<string>> ParseCsv(string text)
     {
         var fields = new List<string>();
         var field = new StringBuilder();

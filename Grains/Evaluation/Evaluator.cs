@@ -3,8 +3,10 @@ using DpIqa.Results;
 namespace DpIqa.Evaluation;
 
 /// <summary>Scores matched to labels: the pairs every figure is computed on, and what did not match on either side.</summary>
-internal sealed class MatchedPairs
+internal sealed class MatchedPairs(LabelSet labels)
 {
+    private readonly bool[] _used = new bool[labels.Names.Count];
+
     public List<string> Paths { get; } = [];
     public List<double> Scores { get; } = [];
     public List<double> Mos { get; } = [];
@@ -13,6 +15,23 @@ internal sealed class MatchedPairs
     public long LabelledFailed { get; set; }
     /// <summary>Results whose file name matched a label another result had already taken.</summary>
     public long Ambiguous { get; set; }
+
+    /// <summary>Pairs each result with its label (each label used once); call for each result file in turn.</summary>
+    public void Add(IEnumerable<ImageResult> results)
+    {
+        foreach (var r in results)
+        {
+            int i = labels.Find(r.Path);
+            if (i < 0) { ResultsUnmatched++; continue; }
+            if (_used[i]) { ResultsUnmatched++; Ambiguous++; continue; }
+            _used[i] = true;
+            if (r.Score is not { } score) { LabelledFailed++; continue; }
+            Paths.Add(r.Path);
+            Scores.Add(score);
+            Mos.Add(labels.Mos[i]);
+        }
+        LabelsUnmatched = _used.Count(u => !u);
+    }
 }
 
 /// <summary>The evaluation protocol of IQA papers over a job's results and a labels file.</summary>
@@ -21,20 +40,8 @@ internal static class Evaluator
     /// <summary>Pairs each result with its label (each label used once).</summary>
     public static MatchedPairs Match(IEnumerable<ImageResult> results, LabelSet labels)
     {
-        var pairs = new MatchedPairs();
-        var used = new bool[labels.Names.Count];
-        foreach (var r in results)
-        {
-            int i = labels.Find(r.Path);
-            if (i < 0) { pairs.ResultsUnmatched++; continue; }
-            if (used[i]) { pairs.ResultsUnmatched++; pairs.Ambiguous++; continue; }
-            used[i] = true;
-            if (r.Score is not { } score) { pairs.LabelledFailed++; continue; }
-            pairs.Paths.Add(r.Path);
-            pairs.Scores.Add(score);
-            pairs.Mos.Add(labels.Mos[i]);
-        }
-        pairs.LabelsUnmatched = used.Count(u => !u);
+        var pairs = new MatchedPairs(labels);
+        pairs.Add(results);
         return pairs;
     }
 

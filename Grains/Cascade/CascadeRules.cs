@@ -22,8 +22,14 @@ internal static class CascadeRules
             throw new ArgumentException($"--band {cascade.Band.ToString(CultureInfo.InvariantCulture)} is not a positive number: give the half-width of the band around the threshold, e.g. --band 0.05");
         if (string.IsNullOrWhiteSpace(cascade.Teacher)) throw new ArgumentException("--cascade names no model: give a model from 'dpiqa models list'");
         if (cascade.Teacher == spec.Model) throw new ArgumentException($"--cascade {cascade.Teacher} is the job's own model: name a different (teacher) model");
-        models.Resolve(cascade.Teacher); // throws ArgumentException naming the models there are
+        var teacher = models.Resolve(cascade.Teacher).Manifest; // throws ArgumentException naming the models there are
+        // One threshold judges both scores, so they must be on one scale; checked where both models declare theirs.
+        if (teacher.DeclaredRange() is { } t && models.Resolve(spec.Model).Manifest.DeclaredRange() is { } own && t != own)
+            throw new ArgumentException($"--cascade {cascade.Teacher} scores on [{Show(t.Lower)}, {Show(t.Upper)}] but model '{spec.Model}' on [{Show(own.Lower)}, {Show(own.Upper)}]: " +
+                "the --reject-below threshold judges both scores, so pick a teacher on the same scale");
     }
+
+    private static string Show(double v) => v.ToString("G", CultureInfo.InvariantCulture);
 
     /// <summary>The band a worker rescores, or null when the job has no cascade.</summary>
     public static TeacherBand? Band(JobSpec spec) =>

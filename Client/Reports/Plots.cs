@@ -31,12 +31,12 @@ internal static class Plots
                 LineWidth = 0,
             }).ToList();
             var plottable = plot.Add.Bars(bars);
-            plottable.LegendText = $"{series[k].Name} (n = {series[k].Scores.Count})";
+            if (series.Count > 1) plottable.LegendText = $"{series[k].Name} (n = {series[k].Scores.Count})";
         }
         plot.Axes.Margins(bottom: 0);
         plot.XLabel("score");
         plot.YLabel("images");
-        plot.Title(series.Count > 1 ? "Score distributions" : "Score distribution");
+        plot.Title(series.Count > 1 ? "Score distributions" : $"Score distribution (n = {series[0].Scores.Count})");
         if (series.Count > 1) plot.ShowLegend();
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
@@ -64,7 +64,7 @@ internal static class Plots
         Labels(plot, folders.Select(f => $"{f.Folder} ({f.Scores.Count})").ToArray());
         plot.YLabel("score");
         plot.Title("Scores per folder (min, p25, median, p75, max)");
-        return plot.GetImageBytes(Width, Height + 120, ImageFormat.Png);
+        return plot.GetImageBytes(Width, Height + 60, ImageFormat.Png);
     }
 
     /// <summary>Error records by kind.</summary>
@@ -73,8 +73,8 @@ internal static class Plots
         var plot = new Plot();
         var bars = kinds.Select((k, i) => new Bar { Position = i, Value = k.Count, FillColor = new Color(214, 39, 40), Size = 0.7 }).ToList();
         plot.Add.Bars(bars);
+        plot.Axes.Margins(bottom: 0); // before the labels: it would undo their x limits
         Labels(plot, kinds.Select(k => $"{k.Kind} ({k.Count})").ToArray());
-        plot.Axes.Margins(bottom: 0);
         plot.YLabel("images");
         plot.Title("Error records by kind");
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
@@ -110,7 +110,8 @@ internal static class Plots
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
         plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.Bottom.MinimumSize = 120; // room for the rotated names
+        plot.Axes.Bottom.MinimumSize = 90; // room for the rotated names
+        plot.Axes.SetLimitsX(-0.75, Math.Max(labels.Length, 6) - 0.25); // a few bars stay bar-shaped rather than filling the width
     }
 
     /// <summary>NumPy's default percentile (linear between order statistics), as summary.json defines them.</summary>

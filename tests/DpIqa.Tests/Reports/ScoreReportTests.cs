@@ -117,6 +117,29 @@ public sealed class ScoreReportTests : IDisposable
         Assert.Contains($"<tr><td>p50</td><td>{Plots.Number(a)}</td><td>{Plots.Number(b)}</td><td>{(a - b >= 0 ? "+" : "")}{Plots.Number(a - b)}</td></tr>", html);
     }
 
+    [SkippableFact]
+    public async Task Headless_chromium_opens_the_report_and_the_script_writes_a_png_screenshot()
+    {
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
+        Skip.If(chromium is null, chromium is null ? Dependency.Missing("Chromium is not installed, so the report screenshot cannot be taken (apt-get install chromium)") : null);
+        var output = Path.Combine(_dir.Path, "out");
+        Assert.Equal(0, await ScoreCommand.Run([Source()], null, output, ResultFormat.Csv, shardSize: 4, [], json: true, verbose: false, CancellationToken.None, report: true));
+
+        var png = Path.Combine(_dir.Path, "shot.png");
+        var start = new System.Diagnostics.ProcessStartInfo(RepoPaths.Of("scripts/report-screenshot.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(output, "report.html"), png, "800", "1000" }) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"report-screenshot.sh exited {process.ExitCode}: {await stderr}");
+        using var shot = SKBitmap.Decode(png);
+        Assert.NotNull(shot);
+        Assert.Equal((800, 1000), (shot.Width, shot.Height));
+        // The page rendered something: a blank page would be one colour.
+        Assert.True(Enumerable.Range(0, 200).Select(i => shot.GetPixel(i * 4 % 800, 40 + i * 4)).Distinct().Count() > 1, "the screenshot is blank");
+    }
+
     private static JobSummary Summary(string output) =>
         JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(Path.Combine(output, "summary.json")), JobGrain.SummaryJson)!;
 

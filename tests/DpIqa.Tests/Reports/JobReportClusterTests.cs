@@ -97,15 +97,15 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         return (p.ExitCode, await stdout, err);
     }
 
-    /// <summary>Made-up MOS for the shipped photos (none is published for them), SPAQ's column names.</summary>
-    private string Labels()
+    /// <summary>Made-up MOS for the shipped photos (none is published for them), SPAQ's column names, as a blob beside them.</summary>
+    private async Task<string> Labels(string container)
     {
         var csv = new StringBuilder("Image name,MOS\n");
         var photos = TinyModels.Photos();
         for (int i = 0; i < photos.Length; i++) csv.Append(Path.GetFileName(photos[i])).Append(',').Append((20 + 13 * i % 70).ToString(CultureInfo.InvariantCulture)).Append('\n');
-        var file = _dir.Sub("labels.csv");
-        File.WriteAllText(file, csv.ToString());
-        return file;
+        var blob = new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, container).GetBlobClient("labels/spaq.csv");
+        await blob.UploadAsync(BinaryData.FromString(csv.ToString()));
+        return $"{container}/labels/spaq.csv";
     }
 
     [SkippableFact]
@@ -116,7 +116,7 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         Assert.Equal(ExitCodes.Ok, (await Dpiqa("upload", RepoPaths.Photos, "--to", $"{container}/photos")).Code);
 
         var cascaded = await Dpiqa("job", "submit", "--source", $"{container}/photos", "--out", $"{container}/cascaded", "--model", "student",
-            "--format", "csv", "--shard-size", "3", "--reject-below", "0.4", "--cascade", "teacher", "--band", "0.15", "--labels", $"file:{Labels()}");
+            "--format", "csv", "--shard-size", "3", "--reject-below", "0.4", "--cascade", "teacher", "--band", "0.15", "--labels", await Labels(container));
         Assert.Equal(ExitCodes.Ok, cascaded.Code);
         var teacherJob = await Dpiqa("job", "submit", "--source", $"{container}/photos", "--out", $"{container}/teacher", "--model", "teacher", "--format", "jsonl");
         Assert.Equal(ExitCodes.Ok, teacherJob.Code);

@@ -33,7 +33,16 @@ internal static class JobEvaluation
         ObjectStore store, JobSpec spec, IReadOnlyList<string> resultFiles, double threshold, CancellationToken cancellationToken)
     {
         if (spec.Labels is null && spec.Cascade is null) return (null, null, null);
-        var labels = spec.Labels is null ? null : await ReadLabels(store, spec.Labels, cancellationToken);
+        LabelSet? labels = null;
+        string? note = null;
+        try
+        {
+            if (spec.Labels is not null) labels = await ReadLabels(store, spec.Labels, cancellationToken);
+        }
+        catch (ArgumentException e)
+        {
+            note = $"evaluation not possible: {e.Message}"; // checked at submit; the file changed or vanished since
+        }
         var pairs = labels is null ? null : new MatchedPairs(labels);
         var cascade = spec.Cascade is null ? null : new CascadeResult { Teacher = spec.Cascade.Teacher };
         foreach (var file in resultFiles)
@@ -46,7 +55,7 @@ internal static class JobEvaluation
                 cascade = cascade with { Rescored = cascade.Rescored + c.Rescored, ChangedToKeep = cascade.ChangedToKeep + c.ChangedToKeep, ChangedToReject = cascade.ChangedToReject + c.ChangedToReject };
             }
         }
-        if (pairs is null) return (null, cascade, null);
+        if (pairs is null) return (null, cascade, note);
         try
         {
             return (Evaluator.Evaluate(pairs, labels!.File), cascade, null);

@@ -24,6 +24,8 @@ internal static class SummaryTable
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
         Console.WriteLine();
         if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {F(c.Threshold)}): keep.txt, reject.txt");
+        if (summary.Cascade is { } cascade) Console.WriteLine($"cascade: teacher {cascade.Teacher} rescored {cascade.Rescored}, changed side {cascade.ChangedSide} ({cascade.ChangedToKeep} to keep, {cascade.ChangedToReject} to reject)");
+        if (summary.Evaluation is { } evaluation) EvaluationTable.Print(evaluation);
         if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
         Console.WriteLine($"summary: {summaryFile}");
     }

@@ -29,6 +29,10 @@ public sealed record JobSpec
     [Id(5)] public double? RejectBelow { get; init; }
     /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>
     [Id(6)] public double? KeepTopPercent { get; init; }
+    /// <summary>Human labels to evaluate the scores against (SRCC, KRCC, PLCC, RMSE in summary.json), or null.</summary>
+    [Id(7)] public LabelSource? Labels { get; init; }
+    /// <summary>Teacher cascade around the <see cref="RejectBelow"/> threshold, or null.</summary>
+    [Id(8)] public CascadeRule? Cascade { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -112,4 +116,6 @@ public sealed record ShardLease
     [Id(6)] public ResultFormat Format { get; init; }
     /// <summary>The lease ends at this time unless renewed.</summary>
     [Id(7)] public DateTimeOffset Deadline { get; init; }
+    /// <summary>The teacher cascade's band: scores inside it are scored again by the teacher (null: no cascade).</summary>
+    [Id(8)] public TeacherBand? Cascade { get; init; }
 }

@@ -61,6 +61,10 @@ public sealed record JobSummary
     [Id(6)] public string? Message { get; init; }
     /// <summary>Keep/reject counts when the job has a curation rule and the lists are written.</summary>
     [Id(7)] public CurationResult? Curation { get; init; }
+    /// <summary>Agreement with human labels when the job has a labels file (written once the job completed).</summary>
+    [Id(8)] public EvaluationResult? Evaluation { get; init; }
+    /// <summary>What the teacher cascade did, when the job has one (written with the keep/reject lists).</summary>
+    [Id(9)] public CascadeResult? Cascade { get; init; }
 }
 
 /// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>

@@ -51,6 +51,7 @@ internal static class JobCommand
         }));
         job.Subcommands.Add(List());
         job.Subcommands.Add(Results());
+        job.Subcommands.Add(ReportCommand.Create());
         return job;
     }
 
@@ -126,6 +127,8 @@ internal static class JobCommand
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
         var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json };
+        var judge = new JudgeOptions();
+        judge.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
             var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -139,6 +142,8 @@ internal static class JobCommand
                 ShardSize = parse.GetValue(shardSize),
                 RejectBelow = parse.GetValue(rejectBelow),
                 KeepTopPercent = parse.GetValue(keepTop),
+                Labels = judge.LabelSource(parse, f => Location("--labels", f)),
+                Cascade = judge.CascadeRule(parse),
             };
             return await Connected(async client =>
             {

@@ -22,24 +22,28 @@ internal static class ScoreCommand
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
+        var judge = new JudgeOptions();
+        var report = new Option<bool>("--report") { Description = "Also write report.html (plots, worst and best images) into the --out folder" };
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json, report,
         };
+        judge.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = CommonOptions.Settings(parse, modelsPath).ToList();
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
-                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop));
+                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
+                judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report));
         });
         return command;
     }
 
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
-        double? rejectBelow = null, double? keepTopPercent = null)
+        double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -52,6 +56,8 @@ internal static class ScoreCommand
             ShardSize = shardSize,
             RejectBelow = rejectBelow,
             KeepTopPercent = keepTopPercent,
+            Labels = labels,
+            Cascade = cascade,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })
@@ -88,10 +94,16 @@ internal static class ScoreCommand
             await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), await job.GetResultFiles(), format, resultsFile);
         }
         var summary = await job.WaitForCuration();
+        string? reportFile = null;
+        if (report && resultsFile is not null)
+            reportFile = await Reports.JobReport.Write(silo.Services<DpIqa.Storage.ObjectStore>(), spec, status, summary, await job.GetResultFiles(), output, compare: null, cancellationToken);
         if (json)
-            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = Path.Combine(output, "summary.json") }, JobGrain.SummaryJson));
+            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = Path.Combine(output, "summary.json"), report = reportFile }, JobGrain.SummaryJson));
         else
+        {
             SummaryTable.Print(status, summary, resultsFile, Path.Combine(output, "summary.json"));
+            if (reportFile is not null) Console.WriteLine($"report: {reportFile}");
+        }
         return status.State == JobState.Completed ? 0 : 1;
     }
 }

@@ -53,9 +53,10 @@ internal static class CurationLists
         foreach (var file in resultFiles)
         {
             var rows = await ResultFiles.Decode(await store.Read(file, cancellationToken), spec.Format);
+            // The cascade teacher's score decides where it rescored the image.
             foreach (var row in rows)
             {
-                if (row.Score is { } s && s >= threshold) { keep.Append(row.Path).Append('\n'); kept++; }
+                if (Cascade.CascadeRules.DecidingScore(row) is { } s && s >= threshold) { keep.Append(row.Path).Append('\n'); kept++; }
                 else { reject.Append(row.Path).Append('\n'); rejected++; }
             }
         }

@@ -78,7 +78,7 @@ internal sealed partial class JobGrain(
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
             _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
-        if (Job.Spec is not null && Job.State is JobState.Completed && Curation.CurationLists.HasRule(Job.Spec) && !Job.CurationWritten)
+        if (Job.Spec is not null && Job.State is JobState.Completed && Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
         // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
         this.RegisterGrainTimer(SaveOnTick, new GrainTimerCreationOptions
@@ -198,6 +198,7 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"job '{JobId}' already exists with another spec; pick a new job id");
         }
         var model = Validate(spec);
+        if (spec.Labels is not null) await Evaluation.JobEvaluation.ReadLabels(store, spec.Labels); // a bad labels file is refused now, not after the job
         await store.ValidateSources(spec.Sources);
         await store.PrepareOutput(spec.Output);
         Job.Spec = spec;
@@ -233,6 +234,7 @@ internal sealed partial class JobGrain(
         if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
         var model = models.Resolve(spec.Model); // throws ArgumentException naming the models there are
         Curation.CurationLists.Validate(spec, model.Manifest);
+        Cascade.CascadeRules.Validate(spec, models);
         return model;
     }
 
@@ -311,6 +313,7 @@ internal sealed partial class JobGrain(
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
+                Cascade = Cascade.CascadeRules.Band(spec),
             });
         }
         return Task.FromResult<ShardLease?>(null);
@@ -445,7 +448,7 @@ internal sealed partial class JobGrain(
         await UntilDone(() => Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
         await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
-        if (Curation.CurationLists.HasRule(Job.Spec!)) _curation = WriteCuration();
+        if (Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec!)) _curation = WriteCuration();
         _ = RemoveUncountedResults();
     }
 
@@ -480,8 +483,13 @@ internal sealed partial class JobGrain(
         try
         {
             var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
-            var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
-            Job.Curation = new CurationResult(double.IsFinite(threshold) ? threshold : null, keep, reject); // none when nothing was scored
+            if (Curation.CurationLists.HasRule(Job.Spec!))
+            {
+                var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
+                Job.Curation = new CurationResult(double.IsFinite(threshold) ? threshold : null, keep, reject); // none when nothing was scored
+            }
+            (Job.Evaluation, Job.Cascade, var note) = await Evaluation.JobEvaluation.Run(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
+            if (note is not null) Job.Message = note;
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");
@@ -573,6 +581,8 @@ internal sealed partial class JobGrain(
         ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, scoreRange)),
         Message = Job.Message,
         Curation = Job.Curation,
+        Evaluation = Job.Evaluation,
+        Cascade = Job.Cascade,
     };
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>

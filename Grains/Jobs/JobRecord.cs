@@ -31,6 +31,9 @@ public sealed class JobRecord
     /// tag, is the one whose statistics are in the aggregates, so it is the only one readers use. 4 bytes per shard.
     /// </summary>
     [Id(17)] public uint[] CountedTags { get; set; } = [];
+    /// <summary>Agreement with the job's labels, once computed (see <see cref="CurationWritten"/>: both are written after completion).</summary>
+    [Id(18)] public EvaluationResult? Evaluation { get; set; }
+    [Id(19)] public CascadeResult? Cascade { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

@@ -27,6 +27,8 @@ public sealed class ImageResult
     public string ModelSha256 { get; set; } = "";
     /// <summary>Time from fetch start to score, in milliseconds.</summary>
     public double Milliseconds { get; set; }
+    /// <summary>The cascade teacher's score, when the image was rescored (its score was near the threshold); it decides keep/reject.</summary>
+    public float? TeacherScore { get; set; }
 
     public const string Ok = "ok", Error = "error";
 }

@@ -36,16 +36,18 @@ internal sealed class ShardScorer
         var items = ShardManifest.Decode(await _store.Read(lease.Manifest, cancellationToken));
         var session = _inference.Session(lease.Model);
         var manifest = session.Manifest;
+        var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);
         var results = new ImageResult[items.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
-            async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, ct));
+            async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
         return Aggregate(results, lease.ResultFile, manifest.Version);
     }
 
-    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct)
+    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct,
+        TeacherBand? cascade = null, ModelSession? teacher = null)
     {
         var started = Stopwatch.GetTimestamp();
         var result = new ImageResult { Path = item.Path, Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256 };
@@ -88,6 +90,8 @@ internal sealed class ShardScorer
                 if (!float.IsFinite(score))
                     throw new ImageError(ImageErrorKind.Inference, $"model {manifest.Name} returned {score}, not a finite score");
                 result.Score = score;
+                if (cascade is not null && teacher is not null && Cascade.CascadeRules.InBand(cascade, score))
+                    result.TeacherScore = await TeacherScore(teacher, image, ct);
             }
             result.Status = ImageResult.Ok;
         }
@@ -99,6 +103,23 @@ internal sealed class ShardScorer
         }
         result.Milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return result;
+    }
+
+    /// <summary>The cascade teacher's score of an image already preprocessed for the job's model (the preprocessing is the same).</summary>
+    private static async Task<float> TeacherScore(ModelSession teacher, PreprocessedImage image, CancellationToken ct)
+    {
+        float score;
+        try
+        {
+            score = await teacher.Score(image, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ImageError(ImageErrorKind.Inference, $"cascade teacher {teacher.Manifest.Name} failed: {e.Message}");
+        }
+        if (!float.IsFinite(score))
+            throw new ImageError(ImageErrorKind.Inference, $"cascade teacher {teacher.Manifest.Name} returned {score}, not a finite score");
+        return score;
     }
 
     internal static ShardOutcome Aggregate(IReadOnlyList<ImageResult> results, string resultFile, string modelVersion)

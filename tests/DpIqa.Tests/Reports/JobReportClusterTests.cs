@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DpIqa.Client;
+using DpIqa.Hosting;
+using DpIqa.Results;
+using DpIqa.Storage;
+using DpIqa.Tests.Cluster;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+using Xunit.Abstractions;
+
+namespace DpIqa.Tests.Reports;
+
+/// <summary>
+/// The built <c>dpiqa</c> against a real cluster (an in-process silo, Azure Table membership and blobs on Azurite) with
+/// two tiny models the test builds: <c>job submit --labels --cascade</c>, then <c>job report --compare</c> over the two
+/// jobs, with thumbnails read from the blob container the job scored.
+/// </summary>
+public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IAsyncLifetime
+{
+    private readonly TempFolder _dir = new();
+    private readonly string _clusterId = "report-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _serviceId = "report-svc-" + Guid.NewGuid().ToString("N")[..8];
+    private TestCluster? _cluster;
+
+    private sealed class SiloConfig : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
+            SiloSetup.AddJobStorage(silo, storage);
+            silo.AddDpIqa(silo.Configuration);
+        }
+    }
+
+    private sealed class ClientConfig : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+            client.UseAzureStorageClustering(o => o.TableServiceClient =
+                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (azurite.SkipReason is not null) return;
+        var models = Path.Combine(_dir.Path, "models");
+        TinyModels.Add(models, "student", 0f, 1f, [0, 1]);
+        TinyModels.Add(models, "teacher", 1f, -1f, [0, 1]);
+        var builder = new TestClusterBuilder(1);
+        builder.Options.UseTestClusterMembership = false;
+        builder.Options.ClusterId = _clusterId;
+        builder.Options.ServiceId = _serviceId;
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
+        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
+        builder.Properties["Scoring:PollIntervalMs"] = "100";
+        builder.Properties["Models:Path"] = models;
+        builder.AddSiloBuilderConfigurator<SiloConfig>();
+        builder.AddClientBuilderConfigurator<ClientConfig>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    private static string DpiqaDll()
+    {
+        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
+    }
+
+    private async Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
+        psi.ArgumentList.Add(DpiqaDll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
+        psi.Environment["Cluster__ClusterId"] = _clusterId;
+        psi.Environment["Cluster__ServiceId"] = _serviceId;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        // A guard against a hang, not a timing check.
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        try
+        {
+            await p.WaitForExitAsync(hang.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dpiqa {string.Join(' ', args)} did not end");
+        }
+        var err = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {p.ExitCode}; stderr: {string.Join(" | ", err)}");
+        return (p.ExitCode, await stdout, err);
+    }
+
+    /// <summary>Made-up MOS for the shipped photos (none is published for them), SPAQ's column names, as a blob beside them.</summary>
+    private async Task<string> Labels(string container)
+    {
+        var csv = new StringBuilder("Image name,MOS\n");
+        var photos = TinyModels.Photos();
+        for (int i = 0; i < photos.Length; i++) csv.Append(Path.GetFileName(photos[i])).Append(',').Append((20 + 13 * i % 70).ToString(CultureInfo.InvariantCulture)).Append('\n');
+        var blob = new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, container).GetBlobClient("labels/spaq.csv");
+        await blob.UploadAsync(BinaryData.FromString(csv.ToString()));
+        return $"{container}/labels/spaq.csv";
+    }
+
+    [SkippableFact]
+    public async Task A_job_with_labels_and_a_cascade_gets_a_report_compared_with_another_job()
+    {
+        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        var container = "report-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(ExitCodes.Ok, (await Dpiqa("upload", RepoPaths.Photos, "--to", $"{container}/photos")).Code);
+
+        var cascaded = await Dpiqa("job", "submit", "--source", $"{container}/photos", "--out", $"{container}/cascaded", "--model", "student",
+            "--format", "csv", "--shard-size", "3", "--reject-below", "0.4", "--cascade", "teacher", "--band", "0.15", "--labels", await Labels(container));
+        Assert.Equal(ExitCodes.Ok, cascaded.Code);
+        var teacherJob = await Dpiqa("job", "submit", "--source", $"{container}/photos", "--out", $"{container}/teacher", "--model", "teacher", "--format", "jsonl");
+        Assert.Equal(ExitCodes.Ok, teacherJob.Code);
+        var (a, b) = (cascaded.Out.Trim(), teacherJob.Out.Trim());
+        Assert.Equal(ExitCodes.Ok, (await Dpiqa("job", "watch", a)).Code);
+        Assert.Equal(ExitCodes.Ok, (await Dpiqa("job", "watch", b)).Code);
+
+        // The summary holds the evaluation and the cascade's counts, consistent with the per-image results.
+        var summary = await Dpiqa("job", "summary", a, "--json");
+        using var json = JsonDocument.Parse(summary.Out);
+        var resultsFile = Path.Combine(_dir.Path, "a.csv");
+        Assert.Equal(ExitCodes.Ok, (await Dpiqa("job", "results", a, "--out", resultsFile)).Code);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(resultsFile), ResultFormat.Csv);
+        Assert.Equal(results.Count(r => r.Score is not null), json.RootElement.GetProperty("evaluation").GetProperty("images").GetInt64());
+        Assert.Equal(results.Count(r => r.TeacherScore is not null), json.RootElement.GetProperty("cascade").GetProperty("rescored").GetInt64());
+        Assert.All(results.Where(r => r.TeacherScore is not null), r => Assert.InRange(r.Score!.Value, 0.25f, 0.55f));
+
+        var reportDir = Path.Combine(_dir.Path, "report");
+        var report = await Dpiqa("job", "report", a, "--out", reportDir, "--compare", b);
+        Assert.Equal(ExitCodes.Ok, report.Code);
+        var file = Path.Combine(reportDir, "report.html");
+        Assert.Empty(ReportFiles.MissingResources(file));
+        var images = ReportFiles.Images(file);
+        foreach (var plot in new[] { "score histogram", "two score histograms overlaid", "box plots per folder", "scatter of score against MOS" })
+            Assert.Contains(images, i => i.Alt == plot);
+        // Thumbnails from the blobs: each scored image twice (worst and best: there are fewer than 12).
+        Assert.Equal(2 * results.Count(r => r.Score is not null), images.Count(i => i.Format == "jpeg"));
+        Assert.DoesNotContain("no thumbnail", File.ReadAllText(file));
+
+        var unknown = await Dpiqa("job", "report", "no-such-job", "--out", reportDir);
+        Assert.Equal(ExitCodes.InvalidRequest, unknown.Code);
+        Assert.Equal(["error: there is no job 'no-such-job' in this cluster: check the id with 'dpiqa job list'"], unknown.Err);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using DpIqa.Models;
+
+namespace DpIqa.Tests;
+
+/// <summary>Tiny real ONNX models for a temp model catalog: score = a + b · mean pixel (the pixels are on [0, 1]).</summary>
+internal static class TinyModels
+{
+    public static void Add(string folder, string name, float a, float b, double[]? scoreRange = null)
+    {
+        var g = new OnnxGraph(name);
+        var image = g.Input("image", "batch", 3, 512, 512);
+        var mean = g.Node("ReduceMean", [image], null, ("axes", new long[] { 1, 2, 3 }), ("keepdims", 1L));
+        var score = g.Node("Add", [g.Node("Mul", [mean, g.Scalar(b)]), g.Scalar(a)]);
+        g.Node("Flatten", [score], "score", ("axis", 1L));
+        g.Output("score", "batch", 1);
+        var bytes = g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>());
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, name + ".onnx"), bytes);
+        var manifest = new ModelManifest
+        {
+            Name = name,
+            Version = "1",
+            File = name + ".onnx",
+            Sha256 = ModelCatalog.Sha256Hex(bytes),
+            ScoreRange = scoreRange,
+        };
+        File.WriteAllText(Path.Combine(folder, name + ".json"), JsonSerializer.Serialize(manifest));
+    }
+
+    /// <summary>The shipped photos (not SOURCES.md), in name order.</summary>
+    public static string[] Photos() =>
+        Directory.GetFiles(RepoPaths.Photos).Where(p => !p.EndsWith(".md", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+}

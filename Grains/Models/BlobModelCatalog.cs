@@ -29,6 +29,12 @@ internal sealed partial class BlobModelCatalog
     private readonly string _cachePath;
     private readonly ILogger _logger;
 
+    // Manifests found in the last ManifestTtl, for Manifest() only: a job grain asks for its model's score range with
+    // every summary. Loading (Resolve) always reads the manifest afresh, so a re-imported model is never fetched
+    // against its previous hashes.
+    private static readonly TimeSpan ManifestTtl = TimeSpan.FromSeconds(30);
+    private readonly ConcurrentDictionary<string, (ModelManifest Manifest, DateTime Read)> _manifests = new(StringComparer.Ordinal);
+
     private BlobModelCatalog(BlobContainerClient container, string prefix, string cachePath, ILogger logger)
     {
         _container = container;
@@ -68,7 +74,7 @@ internal sealed partial class BlobModelCatalog
             foreach (var item in _container.GetBlobs(new GetBlobsOptions { Prefix = _prefix }))
             {
                 var parts = item.Name[_prefix.Length..].Split('/');
-                if (parts is [var model, var file] && file == model + ".json" && Manifest(model) is { } manifest) list.Add(manifest);
+                if (parts is [var model, var file] && file == model + ".json" && ReadManifest(model) is { } manifest) list.Add(manifest);
             }
         }
         catch (RequestFailedException e) when (e.Status == 404)
@@ -78,8 +84,16 @@ internal sealed partial class BlobModelCatalog
         return list.OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>The catalog's manifest of <paramref name="name"/>, or null when there is none.</summary>
+    /// <summary>The catalog's manifest of <paramref name="name"/> as read in the last 30 s, or null when there is none.</summary>
     public ModelManifest? Manifest(string name)
+    {
+        if (_manifests.TryGetValue(name, out var known) && DateTime.UtcNow - known.Read < ManifestTtl) return known.Manifest;
+        var manifest = ReadManifest(name);
+        if (manifest is not null) _manifests[name] = (manifest, DateTime.UtcNow);
+        return manifest;
+    }
+
+    private ModelManifest? ReadManifest(string name)
     {
         if (!ModelCatalog.NamePattern().IsMatch(name)) return null;
         try
@@ -101,7 +115,7 @@ internal sealed partial class BlobModelCatalog
     /// <summary>The model called <paramref name="name"/>, fetched into the cache when it is first loaded; null when unknown.</summary>
     public ResolvedModel? Resolve(string name)
     {
-        var manifest = Manifest(name);
+        var manifest = ReadManifest(name);
         if (manifest is null) return null;
         if (Files(manifest).Any(f => f.File != Path.GetFileName(f.File) || f.File is "" or "." or ".."))
             throw new InvalidOperationException($"model '{name}': the manifest in {Location} lists a file that is not a plain file name; refusing to load it");
@@ -180,14 +194,16 @@ internal sealed partial class BlobModelCatalog
             _container.GetBlobClient(BlobName(manifest.Name, file)).Upload(Path.Combine(folder, file), overwrite: true);
         _container.GetBlobClient(BlobName(manifest.Name, manifest.Name + ".json"))
             .Upload(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(manifest, ModelCatalog.ManifestJson)), overwrite: true);
+        _manifests.TryRemove(manifest.Name, out _);
     }
 
     /// <summary>Deletes a model: the manifest first (it leaves the listing at once), then its files. False when unknown.</summary>
     public bool Remove(string name)
     {
-        var manifest = Manifest(name);
+        var manifest = ReadManifest(name);
         if (manifest is null) return false;
         _container.GetBlobClient(BlobName(name, name + ".json")).DeleteIfExists();
+        _manifests.TryRemove(name, out _);
         foreach (var (file, _) in Files(manifest)) _container.GetBlobClient(BlobName(name, file)).DeleteIfExists();
         return true;
     }

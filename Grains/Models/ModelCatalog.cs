@@ -149,6 +149,13 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
         return new ResolvedModel(manifest, Path.Combine(Path.GetDirectoryName(manifestPath)!, manifest.File), null);
     }
 
+    /// <summary>
+    /// The manifest of <paramref name="name"/> without fetching the model (from a blob catalog, as read in the last
+    /// 30 s), or an <see cref="ArgumentException"/> as from <see cref="Resolve"/>.
+    /// </summary>
+    public ModelManifest Manifest(string name) =>
+        name != ProxyModel.Name && Blob?.Manifest(name) is { } manifest ? manifest : Resolve(name).Manifest;
+
     /// <summary>NAME/NAME.json, else NAME.json at the top of the folder (the earlier layout), else null.</summary>
     private string? LocalManifestPath(string name)
     {

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using DpIqa.Models;
+using DpIqa.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -12,11 +14,15 @@ internal static class ModelsCommand
     public static Command Create()
     {
         var modelsPath = CommonOptions.ModelsPath();
+        var source = new Option<string?>("--source")
+        {
+            Description = "The cluster's model catalog, blob:CONTAINER[/PREFIX] (config Models:Source; storage from Storage:ConnectionString)",
+        };
         var json = CommonOptions.Json();
-        var list = new Command("list", "List the models this machine can serve and which is the default") { modelsPath, json };
+        var list = new Command("list", "List the models this machine (or, with Models:Source, the cluster) can serve, their score range and direction") { modelsPath, source, json };
         list.SetAction(parse =>
         {
-            var catalog = Catalog(CommonOptions.Settings(parse, modelsPath));
+            var catalog = Catalog(Settings(parse, modelsPath, source));
             var models = catalog.List();
             if (parse.GetValue(json))
             {
@@ -26,33 +32,45 @@ internal static class ModelsCommand
             foreach (var m in models)
             {
                 var mark = m.Name == catalog.DefaultModel ? " (default)" : "";
-                Console.WriteLine($"{m.Name}{mark}  v{m.Version}  sha256 {m.Sha256[..12]}  {m.File}");
+                Console.WriteLine($"{m.Name}{mark}  v{m.Version}  {Scores(m)}  sha256 {m.Sha256[..12]}  {m.File}");
                 Console.WriteLine($"    {m.Description}");
             }
             return 0;
         });
-        var importFile = new Argument<string>("onnx") { Description = "The ONNX file (e.g. from tools/export/export.py)" };
-        var importName = new Option<string>("--name") { Description = "Catalog name (lower-case letters, digits, . _ -)", Required = true };
-        var importManifest = new Option<string?>("--manifest") { Description = "The exporter's manifest (NAME.json); without it the contract is read from the graph" };
+        var importFile = new Argument<string>("model") { Description = "The export folder OUT/NAME from tools/export/export.py (NAME.onnx, external data, NAME.json), or an ONNX file" };
+        var importName = new Option<string?>("--name") { Description = "Catalog name (lower-case letters, digits, . _ -; default: the manifest's, else the file's)" };
+        var importManifest = new Option<string?>("--manifest") { Description = "The exporter's manifest (default: NAME.json in the folder); without one the contract is read from the graph" };
         var importVersion = new Option<string?>("--version") { Description = "Version to record (default: the manifest's, else 1)" };
-        var import = new Command("import", "Copy an ONNX model into the catalog and record its contract and sha256")
+        var importRange = new Option<string?>("--score-range") { Description = "LOW,HIGH of the scores the checkpoint was trained for (e.g. 0,1 or 1,100); overrides the manifest's" };
+        var importDirection = new Option<string?>("--direction") { Description = "higher-is-better or lower-is-better; overrides the manifest's" };
+        var toCluster = new Option<bool>("--to-cluster") { Description = "Upload into the cluster's blob catalog (Models:Source or --source) instead of the local folder" };
+        var import = new Command("import", "Copy a model into the catalog (or, with --to-cluster, the cluster's) and record its contract, score range and sha256")
         {
-            importFile, importName, importManifest, importVersion, modelsPath, json,
+            importFile, importName, importManifest, importVersion, importRange, importDirection, toCluster, modelsPath, source, json,
         };
         import.SetAction(parse =>
         {
-            var catalog = Catalog(CommonOptions.Settings(parse, modelsPath));
-            var m = catalog.Import(parse.GetValue(importFile)!, parse.GetValue(importName)!, parse.GetValue(importManifest), parse.GetValue(importVersion));
+            var catalog = Catalog(Settings(parse, modelsPath, source));
+            var request = new ModelImport(parse.GetValue(importFile)!)
+            {
+                Name = parse.GetValue(importName),
+                ManifestPath = parse.GetValue(importManifest),
+                Version = parse.GetValue(importVersion),
+                ScoreRange = ParseRange(parse.GetValue(importRange)),
+                Direction = parse.GetValue(importDirection),
+            };
+            var cluster = parse.GetValue(toCluster);
+            var m = cluster ? catalog.ImportToCluster(request) : catalog.Import(request);
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true })
-                : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', sha256 {m.Sha256[..12]}) into {catalog.Folder}");
+                : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', {Scores(m)}, sha256 {m.Sha256[..12]}) into {(cluster ? catalog.Blob!.Location : catalog.Folder)}");
             return ExitCodes.Ok;
         });
 
-        var verify = new Command("verify", "Check every model's files against their sha256 and that ONNX Runtime loads them") { modelsPath, json };
+        var verify = new Command("verify", "Check every model's files against their sha256 and that ONNX Runtime loads them") { modelsPath, source, json };
         verify.SetAction(parse =>
         {
-            var catalog = Catalog(CommonOptions.Settings(parse, modelsPath));
+            var catalog = Catalog(Settings(parse, modelsPath, source));
             var report = new List<object>();
             int failures = 0;
             foreach (var m in catalog.List())
@@ -75,21 +93,50 @@ internal static class ModelsCommand
         });
 
         var removeName = new Argument<string>("name") { Description = "Model to remove" };
-        var remove = new Command("remove", "Delete an imported model from the catalog") { removeName, modelsPath };
+        var remove = new Command("remove", "Delete an imported model from the catalog") { removeName, modelsPath, source };
         remove.SetAction(parse =>
         {
-            Catalog(CommonOptions.Settings(parse, modelsPath)).Remove(parse.GetValue(removeName)!);
+            Catalog(Settings(parse, modelsPath, source)).Remove(parse.GetValue(removeName)!);
             Console.WriteLine($"removed {parse.GetValue(removeName)}");
             return ExitCodes.Ok;
         });
         return new Command("models", "The model catalog") { list, import, verify, remove };
     }
 
+    private static IEnumerable<KeyValuePair<string, string?>> Settings(ParseResult parse, Option<string?> modelsPath, Option<string?> source)
+    {
+        foreach (var setting in CommonOptions.Settings(parse, modelsPath)) yield return setting;
+        if (parse.GetValue(source) is { } catalog) yield return new("Models:Source", catalog);
+    }
+
+    /// <summary>How a model's scores read: "scores 0..1, higher is better", or that the range is unknown.</summary>
+    internal static string Scores(ModelManifest m)
+    {
+        var direction = m.Direction.Replace('-', ' ');
+        return m.DeclaredRange() is { } r
+            ? $"scores {r.Lower.ToString(CultureInfo.InvariantCulture)}..{r.Upper.ToString(CultureInfo.InvariantCulture)}, {direction}"
+            : $"score range unknown, {direction}";
+    }
+
+    private static double[]? ParseRange(string? text)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2
+            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var low)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var high)
+            && double.IsFinite(low) && double.IsFinite(high) && low < high)
+            return [low, high];
+        throw new ArgumentException($"--score-range '{text}' is not LOW,HIGH with LOW < HIGH (e.g. 0,1 or 1,100)");
+    }
+
     internal static ModelCatalog Catalog(IEnumerable<KeyValuePair<string, string?>> settings)
     {
-        var config = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(settings).Build();
+        var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().AddInMemoryCollection(settings).Build();
         var options = new ModelOptions();
         config.GetSection(ModelOptions.Section).Bind(options);
-        return new ModelCatalog(Options.Create(options));
+        var storage = new StorageOptions();
+        config.GetSection(StorageOptions.Section).Bind(storage);
+        return new ModelCatalog(Options.Create(options), Options.Create(storage));
     }
 }

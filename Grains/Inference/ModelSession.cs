@@ -68,7 +68,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
             var cudaOptions = NewOptions(options, onCuda: true);
             try
             {
-                cudaOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                AppendCudaQuietly(cudaOptions, options.DeviceId);
                 var session = model.CreateSession(cudaOptions);
                 Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, $"cuda:{options.DeviceId}");
                 return (session, $"cuda:{options.DeviceId}");
@@ -83,6 +83,25 @@ internal sealed partial class ModelSession : IAsyncDisposable
         var cpu = model.CreateSession(NewOptions(options, onCuda: false));
         Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, "cpu");
         return (cpu, "cpu");
+    }
+
+    /// <summary>
+    /// Adds the CUDA provider with ONNX Runtime's own logging held at Fatal: without CUDA it prints an error line of
+    /// its own (in colour, plus a reset line) before throwing, and the user should read one line, the fallback warning.
+    /// </summary>
+    private static void AppendCudaQuietly(SessionOptions cudaOptions, int deviceId)
+    {
+        var env = OrtEnv.Instance();
+        var level = env.EnvLogLevel;
+        env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        try
+        {
+            cudaOptions.AppendExecutionProvider_CUDA(deviceId);
+        }
+        finally
+        {
+            env.EnvLogLevel = level;
+        }
     }
 
     private static SessionOptions NewOptions(InferenceOptions options, bool onCuda)
@@ -191,7 +210,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} v{Version} loaded on {Device}")]
         public static partial void Loaded(ILogger logger, string model, string version, string device);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA requested for model {Model} but unavailable ({Error}: {Reason}); running on CPU")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA requested for model {Model} but unavailable ({Error}: {Reason}); running on CPU (a GPU silo needs the CUDA 13 and cuDNN 9 runtime libraries: 'ldd' on libonnxruntime_providers_cuda.so names a missing one; Inference:Device=cpu runs on the CPU without this warning)")]
         public static partial void CudaUnavailable(ILogger logger, string model, string error, string reason);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} on {Device}: max batch {MaxBatch}, {Runs} concurrent runs, {Threads} intra-op threads (0 = ONNX Runtime's choice)")]

@@ -590,7 +590,7 @@ internal sealed partial class JobGrain(
     {
         try
         {
-            return models.Resolve(Job.Spec!.Model).Manifest.DeclaredRange();
+            return models.Manifest(Job.Spec!.Model).DeclaredRange();
         }
         catch (ArgumentException)
         {

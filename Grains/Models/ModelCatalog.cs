@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using DpIqa.Storage;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 
@@ -11,16 +13,29 @@ public sealed class ModelOptions
 {
     public const string Section = "Models";
 
-    /// <summary>Folder holding imported models: one <c>NAME.json</c> manifest beside each <c>NAME.onnx</c>.</summary>
+    /// <summary>Folder holding imported models: a folder <c>NAME/</c> per model with <c>NAME.onnx</c>, its external-data
+    /// files and its manifest <c>NAME.json</c> (a <c>NAME.json</c> beside <c>NAME.onnx</c> at the top, the earlier layout, is read too).</summary>
     public string Path { get; set; } = System.IO.Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "models");
 
     /// <summary>Model used when a job names none.</summary>
     public string Default { get; set; } = ProxyModel.Name;
+
+    /// <summary>
+    /// Where the catalog lives: empty for the local folder <see cref="Path"/>, or <c>blob:CONTAINER[/PREFIX]</c> for a
+    /// catalog in the blob storage of <c>Storage:*</c> that every silo reads (<c>dpiqa models import --to-cluster</c>
+    /// fills it); silos then download a model on first use into <see cref="CachePath"/>.
+    /// </summary>
+    public string? Source { get; set; }
+
+    /// <summary>Local copies of models from a blob catalog (<see cref="Source"/>), kept across restarts and checked
+    /// against the catalog's sha256 before every load.</summary>
+    public string CachePath { get; set; } = System.IO.Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "model-cache");
 }
 
 /// <summary>A model ready to load: its manifest and where its verified bytes come from.</summary>
-internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn)
+internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Action? fetch = null)
 {
     public ModelManifest Manifest { get; } = manifest;
 
@@ -31,6 +46,7 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     public void Verify()
     {
         if (OnnxPath is null) return;
+        fetch?.Invoke(); // a model from a blob catalog: into the local cache first
         CheckHash(OnnxPath, Manifest.Sha256);
         foreach (var (file, sha) in Manifest.ExternalData ?? [])
             CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
@@ -63,15 +79,25 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
 }
 
 /// <summary>
-/// The models a silo can serve: the built-in proxy plus every manifest in <see cref="ModelOptions.Path"/>.
+/// The models a silo can serve: the built-in proxy plus every manifest in <see cref="ModelOptions.Path"/>, or in
+/// the blob catalog of <see cref="ModelOptions.Source"/> (see <see cref="BlobModelCatalog"/>).
 /// Loading checks the files' sha256 against the manifest and refuses a mismatch.
 /// </summary>
-internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
+internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOptions<StorageOptions>? storage = null, ILogger<ModelCatalog>? logger = null)
 {
     private static readonly Lazy<byte[]> ProxyBytes = new(ProxyModel.Build);
 
+    // Made on first use, so a misconfigured Models:Source is reported where a model is asked for, in one line.
+    private readonly Lazy<BlobModelCatalog?> _blob = new(() => BlobModelCatalog.From(options.Value, storage?.Value, logger));
+
     public string DefaultModel => options.Value.Default;
     public string Folder => options.Value.Path;
+
+    /// <summary>The blob catalog of <see cref="ModelOptions.Source"/>; null when the catalog is the local folder.</summary>
+    public BlobModelCatalog? Blob => _blob.Value;
+
+    /// <summary>Where the catalog lives, for messages: the folder or <c>blob:CONTAINER/PREFIX</c>.</summary>
+    public string Location => Blob?.Location ?? Folder;
 
     public static ModelManifest ProxyManifest => new()
     {
@@ -86,14 +112,24 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
     public IReadOnlyList<ModelManifest> List()
     {
         var list = new List<ModelManifest> { ProxyManifest };
+        if (Blob is { } blob)
+        {
+            list.AddRange(blob.List().Where(m => m.Name != ProxyModel.Name));
+            return list;
+        }
         if (Directory.Exists(Folder))
         {
-            foreach (var file in Directory.EnumerateFiles(Folder, "*.json").Order(StringComparer.Ordinal))
+            // NAME/NAME.json (one folder per model), then NAME.json at the top (the earlier layout).
+            var manifests = Directory.EnumerateDirectories(Folder).Select(d => Path.Combine(d, Path.GetFileName(d) + ".json")).Where(File.Exists)
+                .Concat(Directory.EnumerateFiles(Folder, "*.json"));
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in manifests)
             {
                 var manifest = ReadManifest(file);
-                if (manifest is not null && manifest.Name != ProxyModel.Name) list.Add(manifest);
+                if (manifest is not null && manifest.Name != ProxyModel.Name && seen.Add(manifest.Name)) list.Add(manifest);
             }
         }
+        list.Sort(1, list.Count - 1, Comparer<ModelManifest>.Create((a, b) => string.CompareOrdinal(a.Name, b.Name)));
         return list;
     }
 
@@ -101,25 +137,89 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
     public ResolvedModel Resolve(string name)
     {
         if (name == ProxyModel.Name) return new ResolvedModel(ProxyManifest, null, () => ProxyBytes.Value);
-        var manifestPath = Path.Combine(Folder, name + ".json");
-        var manifest = File.Exists(manifestPath) ? ReadManifest(manifestPath) : null;
-        if (manifest is null)
+        if (Blob is { } blob)
+        {
+            return blob.Resolve(name) ?? throw new ArgumentException(
+                $"unknown model '{name}'; available: {string.Join(", ", List().Select(m => m.Name))} (the catalog is {blob.Location}; add one with 'dpiqa models import FOLDER --to-cluster')");
+        }
+        var manifestPath = LocalManifestPath(name);
+        var manifest = manifestPath is not null ? ReadManifest(manifestPath) : null;
+        if (manifest is null || manifestPath is null)
             throw new ArgumentException($"unknown model '{name}'; available: {string.Join(", ", List().Select(m => m.Name))} (models live in {Folder}; add one with 'dpiqa models import')");
-        return new ResolvedModel(manifest, Path.Combine(Folder, manifest.File), null);
+        return new ResolvedModel(manifest, Path.Combine(Path.GetDirectoryName(manifestPath)!, manifest.File), null);
+    }
+
+    /// <summary>
+    /// The manifest of <paramref name="name"/> without fetching the model (from a blob catalog, as read in the last
+    /// 30 s), or an <see cref="ArgumentException"/> as from <see cref="Resolve"/>.
+    /// </summary>
+    public ModelManifest Manifest(string name) =>
+        name != ProxyModel.Name && Blob?.Manifest(name) is { } manifest ? manifest : Resolve(name).Manifest;
+
+    /// <summary>NAME/NAME.json, else NAME.json at the top of the folder (the earlier layout), else null.</summary>
+    private string? LocalManifestPath(string name)
+    {
+        if (!NamePattern().IsMatch(name)) return null; // never a path outside the folder
+        var inFolder = Path.Combine(Folder, name, name + ".json");
+        if (File.Exists(inFolder)) return inFolder;
+        var flat = Path.Combine(Folder, name + ".json");
+        return File.Exists(flat) ? flat : null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex NamePattern();
+    internal static partial Regex NamePattern();
+
+    /// <summary>Imports an ONNX file under <paramref name="name"/> into the local folder (see <see cref="Import(ModelImport)"/>).</summary>
+    public ModelManifest Import(string onnxPath, string name, string? manifestPath, string? version) =>
+        Import(new ModelImport(onnxPath) { Name = name, ManifestPath = manifestPath, Version = version });
 
     /// <summary>
-    /// Copies an ONNX file (and the external-data files its manifest lists) into the catalog and writes its manifest
-    /// with the sha256 of what was copied. Without a manifest, the contract is read from the graph: one input,
-    /// float32 [N,3,512,512] (DP-IQA's ToTensor layout) or uint8 [N,512,512,3], and its first output.
+    /// Copies a model (an export folder <c>OUT/NAME</c>, or an ONNX file) into the local folder <c>Models:Path/NAME/</c>
+    /// with the external-data files its manifest lists, and writes its manifest with the sha256 of what was copied.
     /// </summary>
-    public ModelManifest Import(string onnxPath, string name, string? manifestPath, string? version)
+    public ModelManifest Import(ModelImport request)
     {
-        if (!NamePattern().IsMatch(name)) throw new ArgumentException($"model name '{name}' is not allowed: use lower-case letters, digits, '.', '_' and '-'");
-        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is the built-in model's name; pick another");
+        var (manifest, onnxPath) = Prepare(request);
+        var target = Path.Combine(Folder, manifest.Name);
+        Directory.CreateDirectory(target);
+        CopyUnlessThere(onnxPath, Path.Combine(target, manifest.File), manifest.Sha256);
+        foreach (var (file, sha) in manifest.ExternalData ?? [])
+            CopyUnlessThere(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, file), Path.Combine(target, file), sha);
+        File.WriteAllText(Path.Combine(target, manifest.Name + ".json"), JsonSerializer.Serialize(manifest, ManifestJson));
+        // An import in the earlier flat layout would shadow nothing now, but would be listed twice: drop its manifest.
+        var flat = Path.Combine(Folder, manifest.Name + ".json");
+        if (File.Exists(flat)) File.Delete(flat);
+        return manifest;
+    }
+
+    /// <summary>
+    /// Uploads a model (an export folder or an ONNX file, checked as for <see cref="Import(ModelImport)"/>) into the
+    /// blob catalog of <c>Models:Source</c>, where every silo finds it.
+    /// </summary>
+    public ModelManifest ImportToCluster(ModelImport request)
+    {
+        var blob = Blob ?? throw new ArgumentException("--to-cluster needs the cluster's model catalog: set Models:Source=blob:CONTAINER[/PREFIX] (or --source) and Storage:ConnectionString (or Storage:BlobServiceUri)");
+        var (manifest, onnxPath) = Prepare(request);
+        blob.Upload(manifest, onnxPath);
+        return manifest;
+    }
+
+    internal static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
+
+    /// <summary>
+    /// The manifest an import records and the ONNX file it comes from. A folder holds <c>FOLDER.onnx</c> (or a single
+    /// <c>*.onnx</c>) and, when there, the exporter's manifest beside it. Without a manifest the contract is read from
+    /// the graph: one input, float32 [N,3,512,512] (DP-IQA's ToTensor layout) or uint8 [N,512,512,3], and its first output.
+    /// </summary>
+    private static (ModelManifest Manifest, string OnnxPath) Prepare(ModelImport request)
+    {
+        var (onnxPath, manifestPath) = (request.Source, request.ManifestPath);
+        if (Directory.Exists(request.Source))
+        {
+            onnxPath = OnnxIn(request.Source);
+            var beside = Path.ChangeExtension(onnxPath, ".json");
+            if (manifestPath is null && File.Exists(beside)) manifestPath = beside;
+        }
         if (!File.Exists(onnxPath)) throw new ArgumentException($"{onnxPath} does not exist");
         ModelManifest? given = null;
         if (manifestPath is not null)
@@ -127,24 +227,42 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
             if (!File.Exists(manifestPath)) throw new ArgumentException($"manifest {manifestPath} does not exist");
             given = ReadManifest(manifestPath) ?? throw new ArgumentException($"{manifestPath} is not a model manifest (JSON with name, version, sha256, ...)");
         }
+        var name = request.Name ?? (given is { Name.Length: > 0 } ? given.Name : Path.GetFileNameWithoutExtension(onnxPath));
+        if (!NamePattern().IsMatch(name)) throw new ArgumentException($"model name '{name}' is not allowed: use lower-case letters, digits, '.', '_' and '-'");
+        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is the built-in model's name; pick another");
         var inferred = Inspect(onnxPath);
         var manifest = (given ?? inferred) with
         {
             Name = name,
-            Version = version ?? given?.Version ?? "1",
+            Version = request.Version ?? given?.Version ?? "1",
             File = name + ".onnx",
             Sha256 = Sha256Of(onnxPath),
         };
+        if (request.ScoreRange is not null) manifest = manifest with { ScoreRange = request.ScoreRange };
+        if (request.Direction is not null) manifest = manifest with { Direction = request.Direction };
         if (manifest.ScoreRange is not null && manifest.DeclaredRange() is null)
-            throw new ArgumentException($"{manifestPath}: score_range must be [lower, upper] with lower < upper, or left out when the range is unknown");
+            throw new ArgumentException($"score range [{string.Join(", ", manifest.ScoreRange)}] must be [lower, upper] with lower < upper, or left out when the range is unknown");
+        if (manifest.Direction is not (ModelManifest.HigherIsBetter or ModelManifest.LowerIsBetter))
+            throw new ArgumentException($"direction '{manifest.Direction}' must be {ModelManifest.HigherIsBetter} or {ModelManifest.LowerIsBetter}");
         if (given is not null && given.Sha256.Length > 0 && !string.Equals(given.Sha256, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{onnxPath} has sha256 {manifest.Sha256} but {manifestPath} says {given.Sha256}: not the file the manifest describes");
-        Directory.CreateDirectory(Folder);
-        CopyUnlessThere(onnxPath, Path.Combine(Folder, manifest.File), manifest.Sha256);
-        foreach (var (file, sha) in manifest.ExternalData ?? [])
-            CopyUnlessThere(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(onnxPath))!, file), Path.Combine(Folder, file), sha);
-        File.WriteAllText(Path.Combine(Folder, name + ".json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
-        return manifest;
+        foreach (var file in (manifest.ExternalData ?? []).Keys)
+        {
+            if (file.Contains('/') || file.Contains('\\') || file is "." or ".." || file == manifest.File || file == name + ".json")
+                throw new ArgumentException($"{manifestPath}: external-data file '{file}' must be a plain file name beside the model, other than the model and its manifest");
+        }
+        return (manifest, onnxPath);
+    }
+
+    /// <summary>The model in an export folder: FOLDER/FOLDER.onnx, else its only *.onnx.</summary>
+    private static string OnnxIn(string folder)
+    {
+        var named = Path.Combine(folder, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))) + ".onnx");
+        if (File.Exists(named)) return named;
+        var all = Directory.GetFiles(folder, "*.onnx");
+        return all.Length == 1 ? all[0] : throw new ArgumentException(all.Length == 0
+            ? $"{folder} holds no .onnx file (give the folder export.py wrote, OUT/NAME, or the .onnx file)"
+            : $"{folder} holds {all.Length} .onnx files and none is named after the folder; give the .onnx file to import");
     }
 
     /// <summary>
@@ -204,14 +322,21 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
     /// <summary>Deletes an imported model's manifest and files.</summary>
     public void Remove(string name)
     {
+        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is built in and cannot be removed");
+        if (Blob is { } blob)
+        {
+            if (!blob.Remove(name)) throw new ArgumentException($"unknown model '{name}' in {blob.Location}");
+            return;
+        }
         var resolved = Resolve(name);
-        if (resolved.OnnxPath is null) throw new ArgumentException($"'{name}' is built in and cannot be removed");
+        var folder = Path.GetDirectoryName(resolved.OnnxPath!)!;
         foreach (var file in (resolved.Manifest.ExternalData?.Keys ?? Enumerable.Empty<string>()).Append(resolved.Manifest.File))
-            File.Delete(Path.Combine(Folder, file));
-        File.Delete(Path.Combine(Folder, name + ".json"));
+            File.Delete(Path.Combine(folder, file));
+        File.Delete(Path.Combine(folder, name + ".json"));
+        if (Path.GetFullPath(folder) != Path.GetFullPath(Folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
     }
 
-    private static ModelManifest? ReadManifest(string path)
+    internal static ModelManifest? ReadManifest(string path)
     {
         try
         {
@@ -223,11 +348,22 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options)
         }
     }
 
-    private static string Sha256Of(string path)
+    internal static string Sha256Of(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+}
+
+/// <summary>What <c>dpiqa models import</c> was given: an export folder or ONNX file, and what to record over its manifest.</summary>
+internal sealed record ModelImport(string Source)
+{
+    public string? Name { get; init; }
+    public string? ManifestPath { get; init; }
+    public string? Version { get; init; }
+    /// <summary>[lower, upper] to record, overriding the manifest's.</summary>
+    public double[]? ScoreRange { get; init; }
+    public string? Direction { get; init; }
 }

@@ -11,6 +11,12 @@ public sealed record ModelManifest
     /// <summary>The same pipeline up to the 8-bit image, fed as uint8 NHWC; the graph casts and scales (v / 255).</summary>
     public const string DpIqaPreprocessingUint8 = "pil-rgb-bilinear-512-uint8-nhwc";
 
+    /// <summary>Direction of a model whose higher scores mean better quality (DP-IQA's).</summary>
+    public const string HigherIsBetter = "higher-is-better";
+
+    /// <summary>Direction of a model whose lower scores mean better quality.</summary>
+    public const string LowerIsBetter = "lower-is-better";
+
     [JsonPropertyName("name")] public required string Name { get; init; }
     [JsonPropertyName("version")] public required string Version { get; init; }
     [JsonPropertyName("description")] public string Description { get; init; } = "";
@@ -23,7 +29,7 @@ public sealed record ModelManifest
     [JsonPropertyName("output")] public string Output { get; init; } = "score";
     /// <summary>[lower, upper] of the scores the model gives; null (no <c>score_range</c>) when unknown.</summary>
     [JsonPropertyName("score_range")] public double[]? ScoreRange { get; init; }
-    [JsonPropertyName("direction")] public string Direction { get; init; } = "higher-is-better";
+    [JsonPropertyName("direction")] public string Direction { get; init; } = HigherIsBetter;
     /// <summary>External-data files (models over 2 GB) and their sha256.</summary>
     [JsonPropertyName("external_data")] public Dictionary<string, string>? ExternalData { get; init; }
 

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Export DP-IQA models (Fu et al., 2024) to ONNX + a DpIqa.Cluster model manifest.
 
-  student: the distilled EfficientNet-B7 student, from an official checkpoint
-           (`<dataset>_student_model_{plcc,srcc}_best.pth`, the state_dict train_student.py saves).
+  student: the distilled EfficientNet-B7 student, from an official checkpoint: the state_dict train_student.py
+           saves (`<dataset>_student_model_{plcc,srcc}_best.pth`; also `module.`-prefixed from nn.DataParallel,
+           or wrapped as {"state_dict": ...}), or the whole pickled model the official demo loads
+           (`<dataset>_student_model_pack.pth`, torch.save(model)), read through student_shim.py.
   teacher: the Stable Diffusion 1.5 based teacher, from an official checkpoint
            (`<dataset>_model_plcc_best.pth`), its class embeddings and local SD1.5 weights, using the
            official code (a checkout of https://github.com/RomGai/DP-IQA) for the architecture.
            UNTESTED here: it needs diffusers, transformers and einops, which this project's machines lack.
+           Written against the official pins: diffusers 0.24.0, transformers 4.31.0 (newer diffusers: see
+           vae_distribution()).
 
 Tested with Debian 12's python3-torch 1.13.1 and python3-torchvision 0.14.1 (student).
 Both graphs take the official preprocessing's output: float32 [N,3,512,512] in [0,1] (PIL RGB, bilinear
@@ -14,8 +18,15 @@ resize to 512x512, ToTensor, no normalisation) and return `score` [N,1] (about M
 With --uint8-input the graph takes uint8 [N,512,512,3] (HWC pixels) and casts and scales inside
 (4x less host-to-device traffic). The batch axis is dynamic.
 
+Each export is a folder OUT/NAME/ holding NAME.onnx, its external-data files (models over 2 GB) and NAME.json,
+the manifest `dpiqa models import OUT/NAME` takes. The manifest records the score range the checkpoint was
+trained for: the official code trains every in-the-wild dataset on MOS/100 (KonIQ-10k, LIVE Challenge, LIVE-FB,
+SPAQ: MOS on 0..100, so scores about 0..1, higher is better), recognised from the checkpoint's file name
+(koniq_*, clive_*/livec_*, livefb_*, spaq_*); otherwise give --score-range LOW,HIGH, or none is recorded.
+
 usage:
   export.py student --checkpoint koniq_student_model_plcc_best.pth --out DIR [--name N] [--version V]
+                    [--score-range LOW,HIGH] [--direction higher-is-better|lower-is-better]
                     [--uint8-input] [--fp16] [--random-weights --calibrate IMG...]
   export.py teacher --checkpoint koniq_model_plcc_best.pth --class-embeddings quality_embeddings.pth
                     --sd15 PATH/stable-diffusion-v1-5 --dpiqa-repo PATH/DP-IQA --out DIR [...]
@@ -46,32 +57,8 @@ def torch_modules():
 
 def build_student(torch, torchvision):
     """The student's architecture with the official attribute names, so official state_dicts load strictly."""
-    nn = torch.nn
-
-    class Student(nn.Module):
-        def __init__(self):
-            super().__init__()
-            trunk = torchvision.models.efficientnet_b7(weights=None)
-            features = trunk.classifier[1].in_features  # 2560
-            trunk.classifier = nn.Identity()
-            trunk.avgpool = nn.Identity()
-            self.base_model = trunk
-            self.conv_transpose = nn.ConvTranspose2d(features, 8, kernel_size=3, stride=2, padding=1, output_padding=1)
-            self.flatten = nn.Flatten()
-            self.fc1 = nn.Linear(8 * 64 * 64, 512)
-            self.fc2 = nn.Linear(512, 512)
-            self.fc3 = nn.Linear(512, 1)
-
-        def forward(self, x):
-            batch = x.shape[0]
-            x = self.base_model(x).view(batch, 2560, 16, 16)
-            x = torch.relu(self.conv_transpose(x))
-            feature_map = torch.nn.functional.interpolate(x, size=(64, 64), mode="nearest")
-            x = torch.relu(self.fc1(self.flatten(feature_map)))
-            x = torch.relu(self.fc2(x))
-            return self.fc3(x), feature_map
-
-    return Student()
+    import student_shim
+    return student_shim.StudentEfficientNet()
 
 
 class ScoreOnly:
@@ -106,10 +93,21 @@ def sha256(path):
     return h.hexdigest()
 
 
+def model_folder(args):
+    """OUT/NAME: one folder per model, so the external-data files hashed below are this model's only."""
+    return os.path.join(args.out, args.name)
+
+
 def export(torch, wrapped, args, description, example_device="cpu"):
-    os.makedirs(args.out, exist_ok=True)
+    folder = model_folder(args)
+    os.makedirs(folder, exist_ok=True)
     onnx_name = f"{args.name}.onnx"
-    onnx_path = os.path.join(args.out, onnx_name)
+    onnx_path = os.path.join(folder, onnx_name)
+    manifest_name = f"{args.name}.json"
+    # A re-export into the same folder must not leave the previous export's external-data files behind.
+    for stale in os.listdir(folder):
+        if stale != manifest_name and os.path.isfile(os.path.join(folder, stale)):
+            os.remove(os.path.join(folder, stale))
     if args.uint8_input:
         example = torch.zeros(1, 512, 512, 3, dtype=torch.uint8, device=example_device)
     else:
@@ -129,17 +127,21 @@ def export(torch, wrapped, args, description, example_device="cpu"):
         "input_dtype": "uint8" if args.uint8_input else "float32",
         "preprocessing": PREPROCESSING_UINT8 if args.uint8_input else PREPROCESSING_FLOAT,
         "output": "score",
-        "score_range": [0, 1],
-        "direction": "higher-is-better",
+        "direction": args.direction,
     }
-    # Models over 2 GB keep their weights in external data files beside the graph: hash those too.
-    external = sorted(f for f in os.listdir(args.out)
-                      if f not in (onnx_name, f"{args.name}.json") and not f.endswith(".json") and not f.endswith(".onnx"))
+    if args.score_range is not None:
+        manifest["score_range"] = list(args.score_range)
+    # Models over 2 GB keep their weights in external data files beside the graph: hash those too. The folder
+    # holds this model only, so every other file in it is this model's external data.
+    external = sorted(f for f in os.listdir(folder) if f not in (onnx_name, manifest_name))
     if external:
-        manifest["external_data"] = {f: sha256(os.path.join(args.out, f)) for f in external}
-    with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:
+        manifest["external_data"] = {f: sha256(os.path.join(folder, f)) for f in external}
+    with open(os.path.join(folder, manifest_name), "w") as f:
         json.dump(manifest, f, indent=2)
-    print(f"wrote {onnx_path} ({os.path.getsize(onnx_path) / 2**20:.1f} MiB) and {args.name}.json (sha256 {manifest['sha256'][:12]})")
+    shown = "score range " + (f"{args.score_range[0]:g}..{args.score_range[1]:g}" if args.score_range else "unknown (set --score-range)")
+    print(f"wrote {folder}/: {onnx_name} ({os.path.getsize(onnx_path) / 2**20:.1f} MiB), {len(external)} external-data "
+          f"file(s), {manifest_name} (sha256 {manifest['sha256'][:12]}, {shown}, {args.direction}); "
+          f"import it with: dpiqa models import {folder}")
 
 
 def calibrate_batchnorm(torch, model, images, mirror=False, variance_floor=None):
@@ -174,6 +176,76 @@ def calibrate_batchnorm(torch, model, images, mirror=False, variance_floor=None)
                 m.running_var.clamp_(min=float(variance_floor * m.running_var.median()))
 
 
+# The label scale of each dataset the official code trains on (datasets_in_the_wild.py divides every MOS by 100;
+# each dataset's MOS is on 0..100), by the prefix of the official checkpoint names (`koniq_student_model_...`).
+OFFICIAL_DATASETS = {
+    "koniq": ("KonIQ-10k", (0.0, 1.0)),
+    "clive": ("LIVE Challenge", (0.0, 1.0)),
+    "livec": ("LIVE Challenge", (0.0, 1.0)),
+    "livefb": ("LIVE-FB (PaQ-2-PiQ)", (0.0, 1.0)),
+    "spaq": ("SPAQ", (0.0, 1.0)),
+}
+
+
+def official_dataset(checkpoint):
+    """(dataset, score range) the official checkpoint named `checkpoint` was trained for, or None."""
+    prefix = os.path.basename(checkpoint).split("_")[0].lower()
+    return OFFICIAL_DATASETS.get(prefix)
+
+
+def settle_score_range(args, checkpoint):
+    """--score-range wins; else the official dataset's label scale; else unknown (None). Returns a description."""
+    dataset = official_dataset(checkpoint) if checkpoint else None
+    if args.score_range is None and dataset is not None:
+        args.score_range = dataset[1]
+    return f"; trained on {dataset[0]} (MOS/100)" if dataset else ""
+
+
+def describe(obj):
+    """What a checkpoint holds, for a message: its type and, for a dict, its first keys."""
+    kind = type(obj).__qualname__ if type(obj).__module__ == "builtins" else f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if isinstance(obj, dict):
+        keys = list(obj.keys())
+        shown = ", ".join(repr(k) for k in keys[:12]) + (f", ... ({len(keys)} keys)" if len(keys) > 12 else "")
+        return f"a {kind} with keys {shown or '(none)'}"
+    return f"a {kind}"
+
+
+def load_checkpoint(torch, path):
+    """The object in `path`. Tensors-only files (state_dicts) load with weights_only=True, which runs no code; a
+    whole pickled model needs the full unpickler, with the official student's module path provided by the shim."""
+    if not os.path.isfile(path):
+        fail(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - not a tensors-only file: a pickled model, or not a checkpoint at all
+        pass
+    import student_shim
+    student_shim.install()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any failure here means the file is not one we can read
+        fail(f"{path} is not a PyTorch checkpoint this exporter can read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+             "expected a DP-IQA student state_dict or a pickled StudentEfficientNet (*_student_model_pack.pth)")
+
+
+def student_state_dict(torch, obj, path):
+    """The student's state_dict from any layout users have: a pickled model (also inside nn.DataParallel), a
+    state_dict (also `module.`-prefixed), or either under a "state_dict" / "model" key."""
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model"):
+            if key in obj and (isinstance(obj[key], dict) or isinstance(obj[key], torch.nn.Module)):
+                return student_state_dict(torch, obj[key], path)
+    if isinstance(obj, torch.nn.DataParallel):
+        obj = obj.module
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        fail(f"{path} is not a DP-IQA student checkpoint: it holds {describe(obj)}; expected a state_dict "
+             "(keys base_model.*, conv_transpose.*, fc1.*, fc2.*, fc3.*) or a pickled StudentEfficientNet")
+    return {k[len("module."):] if isinstance(k, str) and k.startswith("module.") else k: v for k, v in obj.items()}
+
+
 def student(args):
     torch, torchvision = torch_modules()
     torch.manual_seed(args.seed)
@@ -186,14 +258,14 @@ def student(args):
     else:
         if not args.checkpoint:
             fail("--checkpoint is required (an official *_student_model_*.pth), or --random-weights for testing")
-        state = torch.load(args.checkpoint, map_location="cpu")
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-        state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+        state = student_state_dict(torch, load_checkpoint(torch, args.checkpoint), args.checkpoint)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
-            fail(f"{args.checkpoint} is not a DP-IQA student state_dict: missing {missing[:5]}, unexpected {unexpected[:5]}")
+            found = ", ".join(list(state.keys())[:8]) + (", ..." if len(state) > 8 else "")
+            fail(f"{args.checkpoint} is not a DP-IQA student checkpoint: {len(missing)} of the student's weights missing "
+                 f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}); it has keys {found}")
         description = f"DP-IQA student (EfficientNet-B7) from {os.path.basename(args.checkpoint)}"
+        description += settle_score_range(args, args.checkpoint)
     model.eval()
     device = "cpu"
     if args.fp16:
@@ -205,19 +277,30 @@ def student(args):
     export(torch, wrapped, args, description + (" [fp16]" if args.fp16 else ""), device)
 
 
+def vae_distribution():
+    """diffusers' DiagonalGaussianDistribution class: in diffusers.models.vae up to 0.24.0 (the official pin),
+    in diffusers.models.autoencoders.vae from 0.25 on."""
+    try:
+        from diffusers.models import vae as module  # diffusers <= 0.24 (the official environment)
+        return module.DiagonalGaussianDistribution
+    except (ImportError, AttributeError):
+        from diffusers.models.autoencoders import vae as module  # diffusers >= 0.25
+        return module.DiagonalGaussianDistribution
+
+
 def teacher(args):
     torch, _ = torch_modules()
     for module in ("diffusers", "transformers", "einops"):
         try:
             __import__(module)
         except ImportError:
-            fail(f"the teacher export needs the '{module}' package (pip install diffusers transformers einops), "
-                 "which this project's machines cannot install; run it where PyPI is reachable")
+            fail(f"the teacher export needs the '{module}' package (pip install diffusers==0.24.0 transformers==4.31.0 einops, "
+                 "the official pins), which this project's machines cannot install; run it where PyPI is reachable")
     if not os.path.isdir(os.path.join(args.dpiqa_repo, "iqa_models")):
         fail(f"--dpiqa-repo {args.dpiqa_repo} is not a checkout of https://github.com/RomGai/DP-IQA (no iqa_models/)")
     sys.path.insert(0, args.dpiqa_repo)
     import diffusers
-    from diffusers.models.autoencoders import vae as vae_module  # DiagonalGaussianDistribution lives here (diffusers >= 0.21)
+    distribution = vae_distribution()
     from iqa_models import dpiqa
 
     # The official DPIQA() loads SD1.5 from the hub id; point it at the user's local copy.
@@ -228,13 +311,38 @@ def teacher(args):
             return _original(klass, args.sd15, *a, **kw)
         cls.from_pretrained = classmethod(local)
     # The official code SAMPLES the VAE latent (latent_dist.sample()): not deterministic. Use the mean.
-    vae_module.DiagonalGaussianDistribution.sample = lambda self, generator=None: self.mean
+    distribution.sample = lambda self, generator=None: self.mean
 
-    model = dpiqa.DPIQA(class_embedding_path=args.class_embeddings)
-    model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+    loaded = load_checkpoint(torch, args.checkpoint)
+    if isinstance(loaded, torch.nn.DataParallel):
+        loaded = loaded.module
+    if isinstance(loaded, dpiqa.DPIQA):  # *_teacher_model_pack.pth: the whole pickled model
+        model = loaded
+    else:
+        if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+            loaded = loaded["state_dict"]
+        if not isinstance(loaded, dict):
+            fail(f"{args.checkpoint} is not a DP-IQA teacher checkpoint: it holds {describe(loaded)}")
+        if not args.class_embeddings:
+            fail("--class-embeddings is required with a teacher state_dict (the official quality_embeddings.pth)")
+        model = dpiqa.DPIQA(class_embedding_path=args.class_embeddings)
+        model.load_state_dict({k[len("module."):] if k.startswith("module.") else k: v for k, v in loaded.items()})
     model.eval()
+    description = f"DP-IQA teacher (SD1.5, VAE latent mean) from {os.path.basename(args.checkpoint)}; diffusers {diffusers.__version__}"
+    description += settle_score_range(args, args.checkpoint)
     wrapped = ScoreOnly.wrap(torch, model, args.uint8_input, False)
-    export(torch, wrapped, args, f"DP-IQA teacher (SD1.5, VAE latent mean) from {os.path.basename(args.checkpoint)}; diffusers {diffusers.__version__}")
+    export(torch, wrapped, args, description)
+
+
+def score_range(text):
+    """--score-range LOW,HIGH with LOW < HIGH."""
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not LOW,HIGH (e.g. 0,1 or 1,100)")
+    if not (low < high) or any(v != v or v in (float("inf"), float("-inf")) for v in (low, high)):
+        raise argparse.ArgumentTypeError(f"'{text}': LOW must be below HIGH, both finite")
+    return (low, high)
 
 
 def main():
@@ -243,18 +351,21 @@ def main():
     for name in ("student", "teacher"):
         p = sub.add_parser(name)
         p.add_argument("--checkpoint")
-        p.add_argument("--out", required=True, help="folder for NAME.onnx and NAME.json")
+        p.add_argument("--out", required=True, help="the model goes to OUT/NAME/ (NAME.onnx, external data, NAME.json)")
         p.add_argument("--name", default=f"dpiqa-{name}")
         p.add_argument("--version", default="1")
         p.add_argument("--uint8-input", action="store_true", help="uint8 NHWC input, cast and scaled in the graph")
         p.add_argument("--opset", type=int, default=17)
+        p.add_argument("--score-range", type=score_range, help="LOW,HIGH of the scores the checkpoint was trained for "
+                       "(default: the official dataset's scale, recognised from the file name; else unknown)")
+        p.add_argument("--direction", choices=("higher-is-better", "lower-is-better"), default="higher-is-better")
         if name == "student":
             p.add_argument("--fp16", action="store_true", help="half-precision weights (needs CUDA to trace)")
             p.add_argument("--random-weights", action="store_true", help="no checkpoint: random weights, for parity tests")
             p.add_argument("--calibrate", nargs="*", default=[], help="photos to recalibrate BatchNorm with (random weights)")
             p.add_argument("--seed", type=int, default=0)
         else:
-            p.add_argument("--class-embeddings", required=True, help="the official quality_embeddings.pth")
+            p.add_argument("--class-embeddings", help="the official quality_embeddings.pth (not needed for a *_teacher_model_pack.pth)")
             p.add_argument("--sd15", required=True, help="local Stable Diffusion 1.5 folder (vae/, unet/, tokenizer/)")
             p.add_argument("--dpiqa-repo", required=True, help="checkout of https://github.com/RomGai/DP-IQA")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ on the first 8 readable images (otherwise every image gets the same score) with 
 floored at its layer's median (otherwise the random network is numerically chaotic on some photos: float32
 and float64 PyTorch disagree by whole score units, see export.calibrate_batchnorm), scales the last layer's
 weights by 50 so scores spread over a few hundredths like real ones do, exports it with export.py as float32
-(`student-random`) and uint8-input (`student-random-u8`) ONNX models into OUT_DIR/models, then writes
+(`student-random`) and uint8-input (`student-random-u8`) ONNX models into OUT_DIR/models/NAME/, then writes
 OUT_DIR/reference.json with PyTorch's scores for
   - three fixed random input tensors (also saved, as OUT_DIR/tensors.npy), and
   - every image through the official pipeline: PIL open + convert('RGB'),
@@ -49,7 +49,8 @@ def main():
 
     models_dir = os.path.join(out, "models")
     for name, uint8 in (("student-random", False), ("student-random-u8", True)):
-        args = argparse.Namespace(out=models_dir, name=name, version="random-seed0", uint8_input=uint8, opset=17)
+        args = argparse.Namespace(out=models_dir, name=name, version="random-seed0", uint8_input=uint8, opset=17,
+                                  score_range=None, direction="higher-is-better")
         wrapped = export.ScoreOnly.wrap(torch, model, uint8, False)
         export.export(torch, wrapped, args, "DP-IQA student architecture, RANDOM weights (parity tests only)")
 

@@ -29,6 +29,22 @@ public sealed record JobSpec
     [Id(5)] public double? RejectBelow { get; init; }
     /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>
     [Id(6)] public double? KeepTopPercent { get; init; }
+    /// <summary>Curation rule: the worst P percent of scored images go to the reject list, the rest to keep.</summary>
+    [Id(7)] public double? RejectBottomPercent { get; init; }
+    /// <summary>The percent rules apply within each top-level folder rather than over the whole job.</summary>
+    [Id(8)] public bool PerFolder { get; init; }
+    /// <summary>Reuse cached scores of unchanged images (same model sha256, same ETag or local size+mtime).</summary>
+    [Id(9)] public bool Incremental { get; init; }
+    /// <summary>Curation action: tag each blob source image with iqa_score, iqa_model, iqa_verdict, iqa_job.</summary>
+    [Id(10)] public bool Tag { get; init; }
+    /// <summary>Curation action: copy each rejected blob (server-side) into this container under the same name.</summary>
+    [Id(11)] public string? Quarantine { get; init; }
+    /// <summary>The job this one is compared with for drift (a schedule's previous run).</summary>
+    [Id(12)] public string? PreviousJob { get; init; }
+    /// <summary>Alert threshold for drift (see <see cref="ScheduleSpec.DriftThreshold"/>); null: no drift report.</summary>
+    [Id(13)] public double? DriftThreshold { get; init; }
+    /// <summary>The score cache file where the silos have no table storage (default: score-cache.jsonl beside the results).</summary>
+    [Id(14)] public string? ScoreCacheFile { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -86,6 +102,10 @@ public sealed record JobStatus
     [Id(16)] public Dictionary<string, int> ShardsBySilo { get; init; } = new();
     /// <summary>Size of the job grain's state at its last save, in bytes (it stays small whatever the job's size).</summary>
     [Id(17)] public long StateBytes { get; init; }
+    /// <summary>Of <see cref="Scored"/>, images whose cached score was reused rather than scored by the model.</summary>
+    [Id(18)] public long Reused { get; init; }
+    /// <summary>The drift check marked this job drifted (see <see cref="JobSummary.Drift"/>).</summary>
+    [Id(19)] public bool Drifted { get; init; }
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;
     /// <summary>Whether the job has ended.</summary>
@@ -112,4 +132,8 @@ public sealed record ShardLease
     [Id(6)] public ResultFormat Format { get; init; }
     /// <summary>The lease ends at this time unless renewed.</summary>
     [Id(7)] public DateTimeOffset Deadline { get; init; }
+    /// <summary>Reuse cached scores of unchanged images, and cache new ones.</summary>
+    [Id(8)] public bool Incremental { get; init; }
+    /// <summary>The score cache file, used where the silo has no table storage.</summary>
+    [Id(9)] public string? ScoreCacheFile { get; init; }
 }

@@ -78,7 +78,7 @@ internal sealed partial class JobGrain(
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
             _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
-        if (Job.Spec is not null && Job.State is JobState.Completed && Curation.CurationLists.HasRule(Job.Spec) && !Job.CurationWritten)
+        if (Job.Spec is not null && Job.State is JobState.Completed && Curation.JobCuration.HasWork(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
         // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
         this.RegisterGrainTimer(SaveOnTick, new GrainTimerCreationOptions
@@ -311,6 +311,8 @@ internal sealed partial class JobGrain(
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
+                Incremental = spec.Incremental,
+                ScoreCacheFile = spec.ScoreCacheFile ?? Locations.Join(spec.Output, "score-cache.jsonl"),
             });
         }
         return Task.FromResult<ShardLease?>(null);
@@ -397,6 +399,7 @@ internal sealed partial class JobGrain(
         Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
+        Job.Reused += outcome.Reused;
         Changed();
         await FinishIfDone();
         return true;
@@ -445,7 +448,7 @@ internal sealed partial class JobGrain(
         await UntilDone(() => Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
         await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
-        if (Curation.CurationLists.HasRule(Job.Spec!)) _curation = WriteCuration();
+        if (Curation.JobCuration.HasWork(Job.Spec!)) _curation = WriteCuration();
         _ = RemoveUncountedResults();
     }
 
@@ -479,9 +482,14 @@ internal sealed partial class JobGrain(
     {
         try
         {
-            var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
-            var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
-            Job.Curation = new CurationResult(double.IsFinite(threshold) ? threshold : null, keep, reject); // none when nothing was scored
+            // Lists, then --tag/--quarantine, then the drift report against the previous run (schedules) - see JobCuration.
+            var previous = Job.Spec!.PreviousJob is { } p && await GrainFactory.GetGrain<IJobGrain>(p).GetSpec() is not null
+                ? await GrainFactory.GetGrain<IJobGrain>(p).GetSummary() : null;
+            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => ShardManifest.ManifestPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
+            var done = await Curation.JobCuration.Run(store, Job.Spec, JobId, $"{Job.Spec.Model}/{Job.ModelVersion}", Job.All, Job.ByFolder, shards, BuildSummary().All, previous, _stop.Token);
+            Job.Curation = done.Lists;
+            Job.Actions = done.Actions;
+            Job.Drift = done.Drift;
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");
@@ -490,6 +498,9 @@ internal sealed partial class JobGrain(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Job.Message = $"the keep/reject lists could not be written: {e.Message}";
+            // A schedule waits for the drift report: it says why there is none rather than never coming.
+            if (Job.Spec!.DriftThreshold is { } t) Job.Drift = new DriftReport { PreviousJobId = Job.Spec.PreviousJob, Threshold = t, Reason = $"not computed: {e.Message}" };
+            Changed();
             Log.CurationFailed(logger, e, JobId);
         }
     }
@@ -550,6 +561,8 @@ internal sealed partial class JobGrain(
             Coordinator = RuntimeIdentity,
             ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
             StateBytes = _savedBytes,
+            Reused = Job.Reused,
+            Drifted = Job.Drift?.Drifted ?? false,
         });
     }
 
@@ -573,6 +586,9 @@ internal sealed partial class JobGrain(
         ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, scoreRange)),
         Message = Job.Message,
         Curation = Job.Curation,
+        Reused = Job.Reused,
+        Drift = Job.Drift,
+        Actions = Job.Actions,
     };
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>

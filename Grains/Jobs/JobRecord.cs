@@ -31,6 +31,10 @@ public sealed class JobRecord
     /// tag, is the one whose statistics are in the aggregates, so it is the only one readers use. 4 bytes per shard.
     /// </summary>
     [Id(17)] public uint[] CountedTags { get; set; } = [];
+    /// <summary>Of All.Scored, the scores reused from the score cache.</summary>
+    [Id(18)] public long Reused { get; set; }
+    [Id(19)] public DriftReport? Drift { get; set; }
+    [Id(20)] public CurationActionsResult? Actions { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

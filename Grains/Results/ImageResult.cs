@@ -27,6 +27,8 @@ public sealed class ImageResult
     public string ModelSha256 { get; set; } = "";
     /// <summary>Time from fetch start to score, in milliseconds.</summary>
     public double Milliseconds { get; set; }
+    /// <summary>The score came from the score cache (the image was unchanged): not fetched, not scored again.</summary>
+    public bool Reused { get; set; }
 
     public const string Ok = "ok", Error = "error";
 }

@@ -21,6 +21,7 @@ internal static partial class Cli
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(JobCommand.Create());
         root.Subcommands.Add(UploadCommand.Create());
+        root.Subcommands.Add(ScheduleCommand.Create());
         return root;
     }
 

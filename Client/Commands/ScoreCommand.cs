@@ -20,11 +20,14 @@ internal static class ScoreCommand
         var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
         var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: list images scoring below X in reject.txt (the rest in keep.txt)" };
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
+        var rejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject.txt lists the worst P percent" };
+        var perFolder = new Option<bool>("--per-folder") { Description = "Curation: apply the percent rule within each top-level folder" };
+        var incremental = new Option<bool>("--incremental") { Description = "Reuse the scores of unchanged images (same size and mtime) from OUT/score-cache.jsonl" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -32,14 +35,15 @@ internal static class ScoreCommand
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
-                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop));
+                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
+                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental));
         });
         return command;
     }
 
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
-        double? rejectBelow = null, double? keepTopPercent = null)
+        double? rejectBelow = null, double? keepTopPercent = null, double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -52,6 +56,9 @@ internal static class ScoreCommand
             ShardSize = shardSize,
             RejectBelow = rejectBelow,
             KeepTopPercent = keepTopPercent,
+            RejectBottomPercent = rejectBottomPercent,
+            PerFolder = perFolder,
+            Incremental = incremental,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })

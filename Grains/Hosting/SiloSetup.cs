@@ -41,7 +41,7 @@ public static class SiloSetup
         services.AddSingleton<InferenceService>();
         services.AddSingleton<ShardScorer>();
         services.AddSingleton<ScoreCache.ScoreCacheStore>();
-        services.TryAddSingleton(TimeProvider.System); // schedules read the time here; tests put a fake clock first
+        services.TryAddSingleton(new Schedules.ScheduleClock(TimeProvider.System)); // tests put a fake clock first
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartLog>();
         if (configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.Enabled), true))
             services.AddHostedService<ScoringWorker>();

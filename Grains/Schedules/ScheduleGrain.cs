@@ -30,7 +30,7 @@ internal sealed partial class ScheduleGrain(
     [PersistentState("schedule", JobGrain.StorageName)] IPersistentState<ScheduleRecord> state,
     ModelCatalog models,
     ObjectStore store,
-    TimeProvider clock,
+    ScheduleClock clock,
     ILogger<ScheduleGrain> logger) : Grain, IScheduleGrain, IRemindable
 {
     public const string ReminderName = "tick";
@@ -68,7 +68,7 @@ internal sealed partial class ScheduleGrain(
         Curation.CurationLists.Validate(spec.Job, model.Manifest);
         await store.ValidateSources(spec.Job.Sources);
         await store.PrepareOutput(spec.Job.Output);
-        var now = clock.GetUtcNow();
+        var now = clock.UtcNow;
         state.State = new ScheduleRecord { Spec = spec, CreatedAt = now, LastOccurrence = now };
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).Add(Name);
@@ -92,7 +92,7 @@ internal sealed partial class ScheduleGrain(
     {
         Spec = Record.Spec!,
         Paused = Record.Paused,
-        NextRun = Record.Paused ? null : cron.Next(Max(clock.GetUtcNow(), Record.LastOccurrence)),
+        NextRun = Record.Paused ? null : cron.Next(Max(clock.UtcNow, Record.LastOccurrence)),
         Runs = Record.Runs.ToList(),
         CreatedAt = Record.CreatedAt,
     };
@@ -107,7 +107,7 @@ internal sealed partial class ScheduleGrain(
         await Refresh();
         if (Running() is { } running)
             throw new ArgumentException($"schedule '{Name}' has a run in progress (job {running.JobId}): runs never overlap; wait for it ('dpiqa job watch {running.JobId}')");
-        var now = clock.GetUtcNow();
+        var now = clock.UtcNow;
         return await Begin(new ScheduleRun { JobId = $"{Name}-now-{now.UtcDateTime:yyyyMMdd-HHmmss}", Occurrence = now, Trigger = "run-now", State = JobState.Pending });
     }
 
@@ -131,7 +131,7 @@ internal sealed partial class ScheduleGrain(
         {
             Record.Paused = false;
             // Occurrences while paused are skipped, not caught up: the user paused them.
-            Record.LastOccurrence = Max(Record.LastOccurrence, clock.GetUtcNow());
+            Record.LastOccurrence = Max(Record.LastOccurrence, clock.UtcNow);
             await state.WriteStateAsync();
             await this.RegisterOrUpdateReminder(ReminderName, TickPeriod, TickPeriod);
             Log.Resumed(logger, Name);
@@ -173,7 +173,7 @@ internal sealed partial class ScheduleGrain(
         }
         await Refresh();
         if (Record.Paused || Running() is not null) return; // a run in progress: due occurrences wait (coalesced)
-        var (due, count) = CronSchedule.Parse(spec.Cron, spec.TimeZone).Due(Record.LastOccurrence, clock.GetUtcNow());
+        var (due, count) = CronSchedule.Parse(spec.Cron, spec.TimeZone).Due(Record.LastOccurrence, clock.UtcNow);
         if (due is not { } occurrence) return;
         if (count > 1) Log.CatchUp(logger, Name, count, occurrence);
         await Begin(new ScheduleRun { JobId = JobId(Name, occurrence), Occurrence = occurrence, Trigger = count > 1 ? "catch-up" : "cron", State = JobState.Pending });

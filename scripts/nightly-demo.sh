@@ -38,7 +38,7 @@ stop_all() {
 trap stop_all EXIT
 .cache/azurite/node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --blobPort "$BLOB_PORT" --queueHost 127.0.0.1 --queuePort "$QUEUE_PORT" \
-  --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" &
+  --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" > .cache/nightly-azurite.log 2>&1 &
 AZURITE=$!
 for port in "$BLOB_PORT" "$TABLE_PORT"; do
   until listening "$port"; do
@@ -57,6 +57,8 @@ Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT \
   dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > .cache/nightly-silo.log 2>&1 &
 SILO=$!
 dpiqa() { dotnet Client/bin/Release/net10.0/dpiqa.dll "$@"; }
+# Prints a command as a user would type it, then runs it.
+show() { echo "\$ dpiqa $*"; dpiqa "$@"; }
 deadline=$((SECONDS + 300))
 until dpiqa schedule list > /dev/null 2>&1; do
   kill -0 "$SILO" 2> /dev/null || fail "the silo exited at start; see .cache/nightly-silo.log"
@@ -76,7 +78,7 @@ wait_for_runs() {
   done
 }
 
-# Two batches of the shipped photos, each over two top-level folders (a/ and b/): 7 first, 4 added before run 2.
+# Two batches of the shipped photos, each over two top-level folders (a/ and b/): 7 first, the other 3 added before run 2.
 STAGE=.cache/nightly-demo
 rm -rf "$STAGE"
 i=0
@@ -87,21 +89,18 @@ for photo in samples/photos/*.jpg samples/photos/*.png; do
   i=$((i + 1))
 done
 
-set -x
-dpiqa upload "$STAGE/batch1" --to nightly-photos/set
-dpiqa schedule create nightly --source nightly-photos/set --out nightly-runs --cron "* * * * *" \
+show upload "$STAGE/batch1" --to nightly-photos/set
+show schedule create nightly --source nightly-photos/set --out nightly-runs --cron "* * * * *" \
   --reject-bottom-percent 25 --per-folder --tag --quarantine nightly-quarantine --shard-size 4
-dpiqa schedule list
-{ set +x; } 2> /dev/null
+show schedule list
+echo "# waiting for the first run (cron: every minute)"
 wait_for_runs 1
-set -x
-dpiqa upload "$STAGE/batch2" --to nightly-photos/set
-{ set +x; } 2> /dev/null
+show upload "$STAGE/batch2" --to nightly-photos/set
+echo "# waiting for the second run"
 wait_for_runs 2
-set -x
-dpiqa schedule show nightly
+show schedule show nightly
 SECOND=$(dpiqa schedule show nightly --json | jq -r '.runs[0].job_id')
-dpiqa job status "$SECOND"
-dpiqa job summary "$SECOND"
-dpiqa schedule delete nightly
-dpiqa schedule list
+show job status "$SECOND"
+show job summary "$SECOND"
+show schedule delete nightly
+show schedule list

@@ -122,6 +122,7 @@ internal static class ScheduleCommand
             var names = await connection.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All();
             var statuses = (await Task.WhenAll(names.Select(n => connection.Client.GetGrain<IScheduleGrain>(n).GetStatus()))).OfType<ScheduleStatus>().ToList();
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(statuses, Json));
+            else if (statuses.Count == 0) Console.WriteLine("no schedules");
             else
                 foreach (var s in statuses)
                 {

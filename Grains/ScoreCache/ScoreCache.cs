@@ -54,12 +54,23 @@ internal sealed class ScoreCacheStore
             return found;
         }
         await EnsureTable(cancellationToken);
-        await Parallel.ForEachAsync(items.Where(i => i.Version is not null),
+        // A shard's images are consecutive in listing (name) order, and so are their row keys: one range query per shard
+        // rather than one request per image (measured: 23.9 s against 351.7 s with point reads, see the README).
+        var wanted = items.Where(i => i.Version is not null).ToDictionary(i => RowKey(i.Location), i => i.Location, StringComparer.Ordinal);
+        var keys = wanted.Keys.Where(k => !k.StartsWith(HashedPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        if (keys.Count > 0)
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {modelSha256} and RowKey ge {keys[0]} and RowKey le {keys[^1]}");
+            await foreach (var entity in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken))
+                if (wanted.TryGetValue(entity.RowKey, out var location) && FromEntity(entity) is { } hit) found[location] = hit;
+        }
+        // Locations too long for a readable row key are looked up one by one (rare: names over 500 characters).
+        await Parallel.ForEachAsync(wanted.Where(w => w.Key.StartsWith(HashedPrefix, StringComparison.Ordinal)),
             new ParallelOptions { MaxDegreeOfParallelism = LookupConcurrency, CancellationToken = cancellationToken },
-            async (item, ct) =>
+            async (w, ct) =>
             {
-                var response = await _table.GetEntityIfExistsAsync<TableEntity>(modelSha256, RowKey(item.Location), cancellationToken: ct);
-                if (response.HasValue && FromEntity(response.Value!) is { } hit) found[item.Location] = hit;
+                var response = await _table.GetEntityIfExistsAsync<TableEntity>(modelSha256, w.Key, cancellationToken: ct);
+                if (response.HasValue && FromEntity(response.Value!) is { } hit) found[w.Value] = hit;
             });
         return found;
     }
@@ -100,8 +111,24 @@ internal sealed class ScoreCacheStore
 
     private static string Key(string modelSha256, string location) => modelSha256 + "|" + location;
 
-    /// <summary>Row keys may not hold '/', '\', '#', '?': the location's sha256 (the location itself is a property).</summary>
-    internal static string RowKey(string location) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)));
+    private const string HashedPrefix = "~sha256~";
+    private const int MaxReadableKey = 500;
+
+    /// <summary>
+    /// The location itself, with the characters row keys may not hold ('/', '\', '#', '?', control characters) and
+    /// '%' written as %XX, so the keys of a folder's images sort together (a shard's lookup is one range query). Over
+    /// <see cref="MaxReadableKey"/> characters (row keys hold 1 KiB): the location's sha256 instead.
+    /// </summary>
+    internal static string RowKey(string location)
+    {
+        var key = new StringBuilder(location.Length + 16);
+        foreach (char c in location)
+        {
+            if (c is '/' or '\\' or '#' or '?' or '%' || char.IsControl(c)) key.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            else key.Append(c);
+        }
+        return key.Length <= MaxReadableKey ? key.ToString() : HashedPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)));
+    }
 
     private static TableEntity ToEntity(string modelSha256, string location, CachedScore s) => new(modelSha256, RowKey(location))
     {

@@ -1,14 +1,12 @@
-using System.Text;
 using DpIqa.Models;
-using DpIqa.Results;
 using DpIqa.Storage;
 
 namespace DpIqa.Curation;
 
 /// <summary>
 /// Keep/reject lists from a job's results and its curation rule (<c>--reject-below X</c>, <c>--keep-top-percent P</c>,
-/// or both: an image is kept only if it passes both). Error records are always rejected. Lists are written to
-/// <c>keep.txt</c> and <c>reject.txt</c> beside the results, one path per line.
+/// <c>--reject-bottom-percent P</c>, or several: an image is kept only if it passes all). Error records are always
+/// rejected. <see cref="JobCuration"/> writes the lists (<c>keep.txt</c>, <c>reject.txt</c>, one path per line).
 /// </summary>
 internal static class CurationLists
 {
@@ -51,25 +49,5 @@ internal static class CurationLists
         if (spec.RejectBottomPercent is { } b && all.Scored > 0)
             threshold = Math.Max(threshold, all.Quantile(b / 100));
         return threshold;
-    }
-
-    /// <summary>Writes the lists from the job's counted result files (one per shard, see <see cref="IJobGrain.GetResultFiles"/>).</summary>
-    public static async Task<(long Keep, long Reject)> Write(ObjectStore store, JobSpec spec, IReadOnlyList<string> resultFiles, double threshold, CancellationToken cancellationToken)
-    {
-        var keep = new StringBuilder();
-        var reject = new StringBuilder();
-        long kept = 0, rejected = 0;
-        foreach (var file in resultFiles)
-        {
-            var rows = await ResultFiles.Decode(await store.Read(file, cancellationToken), spec.Format);
-            foreach (var row in rows)
-            {
-                if (row.Score is { } s && s >= threshold) { keep.Append(row.Path).Append('\n'); kept++; }
-                else { reject.Append(row.Path).Append('\n'); rejected++; }
-            }
-        }
-        await store.WriteWhole(Locations.Join(spec.Output, "keep.txt"), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
-        await store.WriteWhole(Locations.Join(spec.Output, "reject.txt"), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
-        return (kept, rejected);
     }
 }

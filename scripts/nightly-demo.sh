@@ -58,7 +58,12 @@ Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT \
 SILO=$!
 dpiqa() { dotnet Client/bin/Release/net10.0/dpiqa.dll "$@"; }
 # Prints a command as a user would type it, then runs it.
-show() { echo "\$ dpiqa $*"; dpiqa "$@"; }
+show() {
+  local line="\$ dpiqa" arg
+  for arg in "$@"; do [[ "$arg" == *" "* ]] && line="$line \"$arg\"" || line="$line $arg"; done
+  echo "$line"
+  dpiqa "$@"
+}
 deadline=$((SECONDS + 300))
 until dpiqa schedule list > /dev/null 2>&1; do
   kill -0 "$SILO" 2> /dev/null || fail "the silo exited at start; see .cache/nightly-silo.log"

@@ -22,6 +22,7 @@ internal static partial class Cli
         root.Subcommands.Add(JobCommand.Create());
         root.Subcommands.Add(UploadCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ScheduleCommand.Create());
         return root;
     }
 

@@ -35,6 +35,7 @@ internal sealed class LocalSilo : IAsyncDisposable
         {
             silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
             silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
+            silo.UseInMemoryReminderService();
             silo.AddDpIqa(builder.Configuration);
             silo.AcceptAnyLocalPath(); // the user's own machine: any local path, Storage:LocalRoots is for cluster silos
         });

@@ -11,7 +11,7 @@ internal static class SummaryTable
         Console.WriteLine();
         Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}  (model {summary.Model} v{summary.ModelVersion})");
         if (summary.Message is not null) Console.WriteLine($"note: {summary.Message}");
-        Console.WriteLine($"images {all.Count}, scored {all.Scored}, failed {all.Failed}" +
+        Console.WriteLine($"images {all.Count}, scored {all.Scored - summary.Reused}, reused {summary.Reused}, failed {all.Failed}" +
             (all.Failed > 0 ? " (" + string.Join(", ", all.FailedByKind.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}")) + ")" : "") +
             $", {status.ImagesPerSecond:F1} img/s");
         Console.WriteLine();
@@ -26,6 +26,11 @@ internal static class SummaryTable
         if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {F(c.Threshold)}): keep.txt, reject.txt");
         if (summary.Cascade is { } cascade) Console.WriteLine($"cascade: teacher {cascade.Teacher} rescored {cascade.Rescored}, changed side {cascade.ChangedSide} ({cascade.ChangedToKeep} to keep, {cascade.ChangedToReject} to reject)");
         if (summary.Evaluation is { } evaluation) EvaluationTable.Print(evaluation);
+        if (summary.Actions is { } a)
+            Console.WriteLine($"actions: tagged {a.Tagged}{(a.TagsAs is null ? "" : $" (as {a.TagsAs})")}, quarantined {a.Quarantined}, failed {a.Failed}" +
+                (a.Failures.Count > 0 ? ": " + string.Join("; ", a.Failures) : ""));
+        if (summary.Drift is { } d)
+            Console.WriteLine($"drift vs {d.PreviousJobId ?? "(no previous run)"}: new {d.NewImages} vs existing {d.ExistingImages}, KS D {F(d.KsStatistic)}, mean change {F(d.MeanChange)}{(d.Drifted ? $"; DRIFTED: {d.Reason}" : "")}");
         if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
         Console.WriteLine($"summary: {summaryFile}");
     }

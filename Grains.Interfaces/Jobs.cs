@@ -33,6 +33,22 @@ public sealed record JobSpec
     [Id(7)] public LabelSource? Labels { get; init; }
     /// <summary>Teacher cascade around the <see cref="RejectBelow"/> threshold, or null.</summary>
     [Id(8)] public CascadeRule? Cascade { get; init; }
+    /// <summary>Curation rule: the worst P percent of scored images go to the reject list, the rest to keep.</summary>
+    [Id(9)] public double? RejectBottomPercent { get; init; }
+    /// <summary>The percent rules apply within each top-level folder rather than over the whole job.</summary>
+    [Id(10)] public bool PerFolder { get; init; }
+    /// <summary>Reuse cached scores of unchanged images (same model sha256, same ETag or local size+mtime).</summary>
+    [Id(11)] public bool Incremental { get; init; }
+    /// <summary>Curation action: tag each blob source image with iqa_score, iqa_model, iqa_verdict, iqa_job.</summary>
+    [Id(12)] public bool Tag { get; init; }
+    /// <summary>Curation action: copy each rejected blob (server-side) into this container under the same name.</summary>
+    [Id(13)] public string? Quarantine { get; init; }
+    /// <summary>The job this one is compared with for drift (a schedule's previous run).</summary>
+    [Id(14)] public string? PreviousJob { get; init; }
+    /// <summary>Alert threshold for drift (see <see cref="ScheduleSpec.DriftThreshold"/>); null: no drift report.</summary>
+    [Id(15)] public double? DriftThreshold { get; init; }
+    /// <summary>The score cache file where the silos have no table storage (default: score-cache.jsonl beside the results).</summary>
+    [Id(16)] public string? ScoreCacheFile { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -90,6 +106,10 @@ public sealed record JobStatus
     [Id(16)] public Dictionary<string, int> ShardsBySilo { get; init; } = new();
     /// <summary>Size of the job grain's state at its last save, in bytes (it stays small whatever the job's size).</summary>
     [Id(17)] public long StateBytes { get; init; }
+    /// <summary>Of <see cref="Scored"/>, images whose cached score was reused rather than scored by the model.</summary>
+    [Id(18)] public long Reused { get; init; }
+    /// <summary>The drift check marked this job drifted (see <see cref="JobSummary.Drift"/>).</summary>
+    [Id(19)] public bool Drifted { get; init; }
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;
     /// <summary>Whether the job has ended.</summary>
@@ -118,4 +138,8 @@ public sealed record ShardLease
     [Id(7)] public DateTimeOffset Deadline { get; init; }
     /// <summary>The teacher cascade's band: scores inside it are scored again by the teacher (null: no cascade).</summary>
     [Id(8)] public TeacherBand? Cascade { get; init; }
+    /// <summary>Reuse cached scores of unchanged images, and cache new ones.</summary>
+    [Id(9)] public bool Incremental { get; init; }
+    /// <summary>The score cache file, used where the silo has no table storage.</summary>
+    [Id(10)] public string? ScoreCacheFile { get; init; }
 }

@@ -185,4 +185,6 @@ public sealed record ShardOutcome
     [Id(2)] public required string ResultFile { get; init; }
     /// <summary>Model version that produced the scores.</summary>
     [Id(3)] public string? ModelVersion { get; init; }
+    /// <summary>Of the scores, how many were reused from the score cache.</summary>
+    [Id(4)] public long Reused { get; init; }
 }

@@ -65,6 +65,28 @@ public sealed record JobSummary
     [Id(8)] public EvaluationResult? Evaluation { get; init; }
     /// <summary>What the teacher cascade did, when the job has one (written with the keep/reject lists).</summary>
     [Id(9)] public CascadeResult? Cascade { get; init; }
+    /// <summary>Of the scored images, how many reused a cached score (not fetched, not scored again).</summary>
+    [Id(10)] public long Reused { get; init; }
+    /// <summary>Comparison with the previous run (jobs of schedules).</summary>
+    [Id(11)] public DriftReport? Drift { get; init; }
+    /// <summary>What the curation actions (--tag, --quarantine) did.</summary>
+    [Id(12)] public CurationActionsResult? Actions { get; init; }
+}
+
+/// <summary>Tags set and blobs quarantined by a job's curation actions; failures are counted and listed, never fatal.</summary>
+[GenerateSerializer, Alias("dpiqa.CurationActionsResult")]
+public sealed record CurationActionsResult
+{
+    /// <summary>Blobs tagged (or given metadata where tags are not supported).</summary>
+    [Id(0)] public long Tagged { get; init; }
+    /// <summary>Rejected blobs copied into the quarantine container (already there with the same content: counted too).</summary>
+    [Id(1)] public long Quarantined { get; init; }
+    /// <summary>Actions that failed after retries.</summary>
+    [Id(2)] public long Failed { get; init; }
+    /// <summary>The first failures: path and reason.</summary>
+    [Id(3)] public List<string> Failures { get; init; } = [];
+    /// <summary>How tags were stored: <c>tags</c> (blob index tags) or <c>metadata</c> (where the service lacks tags).</summary>
+    [Id(4)] public string? TagsAs { get; init; }
 }
 
 /// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>

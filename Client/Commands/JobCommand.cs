@@ -66,7 +66,7 @@ internal static class JobCommand
     private static void PrintStatus(JobStatus s)
     {
         Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}");
-        Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored} scored, {s.Failed} failed");
+        Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored - s.Reused} scored, {s.Reused} reused, {s.Failed} failed{(s.Drifted ? "; DRIFTED" : "")}");
         Console.WriteLine($"  shards {s.ShardsDone}/{s.Shards} done, {s.ShardsLeased} leased; {s.ImagesPerSecond:F1} images/s; ETA {(s.Eta is { } e ? e.ToString(@"hh\:mm\:ss") : "--")}");
         Console.WriteLine($"  silos working: {s.Workers}; coordinator {s.Coordinator}");
         foreach (var (silo, shards) in s.ShardsBySilo.OrderBy(k => k.Key)) Console.WriteLine($"    {silo}: {shards} shards");
@@ -122,29 +122,29 @@ internal static class JobCommand
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };
         var format = new Option<string>("--format", "-f") { Description = "parquet, csv or jsonl", DefaultValueFactory = _ => "parquet" };
         format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
-        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: reject images scoring below X" };
-        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent" };
+        var rules = CurationOptions.Create();
+        var incremental = new Option<bool>("--incremental") { Description = "Reuse cached scores of unchanged images (same ETag/Content-MD5 or size+mtime)" };
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
-        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json };
+        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, incremental, id, json };
+        rules.AddTo(command);
         var judge = new JudgeOptions();
         judge.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
             var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
             // Built (and its names checked) before connecting: a bad request fails without a cluster.
-            var spec = new JobSpec
+            var spec = rules.Apply(parse, new JobSpec
             {
                 Sources = parse.GetValue(source)!.Select(s => Location("--source", s)).ToList(),
                 Model = parse.GetValue(model) ?? "",
                 Output = Location("--out", parse.GetValue(output)!),
                 Format = Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true),
                 ShardSize = parse.GetValue(shardSize),
-                RejectBelow = parse.GetValue(rejectBelow),
-                KeepTopPercent = parse.GetValue(keepTop),
+                Incremental = parse.GetValue(incremental),
                 Labels = judge.LabelSource(parse, f => Location("--labels", f)),
                 Cascade = judge.CascadeRule(parse),
-            };
+            });
             return await Connected(async client =>
             {
                 var status = await client.GetGrain<IJobGrain>(jobId).Start(spec);

@@ -20,13 +20,16 @@ internal static class ScoreCommand
         var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
         var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: list images scoring below X in reject.txt (the rest in keep.txt)" };
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
+        var rejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject.txt lists the worst P percent" };
+        var perFolder = new Option<bool>("--per-folder") { Description = "Curation: apply the percent rule within each top-level folder" };
+        var incremental = new Option<bool>("--incremental") { Description = "Reuse the scores of unchanged images (same size and mtime) from OUT/score-cache.jsonl" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
         var judge = new JudgeOptions();
         var report = new Option<bool>("--report") { Description = "Also write report.html (plots, worst and best images) into the --out folder" };
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json, report,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report,
         };
         judge.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -36,14 +39,16 @@ internal static class ScoreCommand
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
                 parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
-                judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report));
+                judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report),
+                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental));
         });
         return command;
     }
 
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
-        double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false)
+        double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false,
+        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -58,6 +63,9 @@ internal static class ScoreCommand
             KeepTopPercent = keepTopPercent,
             Labels = labels,
             Cascade = cascade,
+            RejectBottomPercent = rejectBottomPercent,
+            PerFolder = perFolder,
+            Incremental = incremental,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })

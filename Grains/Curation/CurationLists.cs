@@ -1,18 +1,16 @@
-using System.Text;
 using DpIqa.Models;
-using DpIqa.Results;
 using DpIqa.Storage;
 
 namespace DpIqa.Curation;
 
 /// <summary>
 /// Keep/reject lists from a job's results and its curation rule (<c>--reject-below X</c>, <c>--keep-top-percent P</c>,
-/// or both: an image is kept only if it passes both). Error records are always rejected. Lists are written to
-/// <c>keep.txt</c> and <c>reject.txt</c> beside the results, one path per line.
+/// <c>--reject-bottom-percent P</c>, or several: an image is kept only if it passes all). Error records are always
+/// rejected. <see cref="JobCuration"/> writes the lists (<c>keep.txt</c>, <c>reject.txt</c>, one path per line).
 /// </summary>
 internal static class CurationLists
 {
-    public static bool HasRule(JobSpec spec) => spec.RejectBelow is not null || spec.KeepTopPercent is not null;
+    public static bool HasRule(JobSpec spec) => spec.RejectBelow is not null || spec.KeepTopPercent is not null || spec.RejectBottomPercent is not null;
 
     /// <summary>
     /// Refuses malformed rules, and a <c>--reject-below</c> outside the model's declared score range, with a message
@@ -24,6 +22,13 @@ internal static class CurationLists
             throw new ArgumentException($"--reject-below {x} is not a number: give a score such as 0.35");
         if (spec.KeepTopPercent is { } p && (!double.IsFinite(p) || p <= 0 || p > 100))
             throw new ArgumentException($"--keep-top-percent {p} is out of range: give a percentage above 0 and at most 100");
+        if (spec.RejectBottomPercent is { } b && (!double.IsFinite(b) || b <= 0 || b >= 100))
+            throw new ArgumentException($"--reject-bottom-percent {b} is out of range: give a percentage above 0 and below 100");
+        if (spec.PerFolder && spec.KeepTopPercent is null && spec.RejectBottomPercent is null)
+            throw new ArgumentException("--per-folder applies the percent rules within each top-level folder: add --keep-top-percent P or --reject-bottom-percent P");
+        if (spec.Quarantine is { } q) Locations.CheckBlobNames(Locations.Blob(q), $"--quarantine {q}");
+        if ((spec.Tag || spec.Quarantine is not null) && spec.Sources.FirstOrDefault(s => !Locations.IsBlob(s)) is { } local)
+            throw new ArgumentException($"--tag and --quarantine act on blobs, and source '{local}' is not in blob storage: drop them or use a container source");
         if (spec.RejectBelow is not { } threshold) return null;
         if (model.DeclaredRange() is not { } range)
             return $"--reject-below {Show(threshold)} was not checked against a score range: model '{model.Name}' declares none (add score_range to its manifest)";
@@ -41,27 +46,8 @@ internal static class CurationLists
         if (spec.RejectBelow is { } x) threshold = x;
         if (spec.KeepTopPercent is { } p && all.Scored > 0)
             threshold = Math.Max(threshold, all.Quantile(1 - p / 100)); // the same quantiles as summary.json's percentiles
+        if (spec.RejectBottomPercent is { } b && all.Scored > 0)
+            threshold = Math.Max(threshold, all.Quantile(b / 100));
         return threshold;
-    }
-
-    /// <summary>Writes the lists from the job's counted result files (one per shard, see <see cref="IJobGrain.GetResultFiles"/>).</summary>
-    public static async Task<(long Keep, long Reject)> Write(ObjectStore store, JobSpec spec, IReadOnlyList<string> resultFiles, double threshold, CancellationToken cancellationToken)
-    {
-        var keep = new StringBuilder();
-        var reject = new StringBuilder();
-        long kept = 0, rejected = 0;
-        foreach (var file in resultFiles)
-        {
-            var rows = await ResultFiles.Decode(await store.Read(file, cancellationToken), spec.Format);
-            // The cascade teacher's score decides where it rescored the image.
-            foreach (var row in rows)
-            {
-                if (Cascade.CascadeRules.DecidingScore(row) is { } s && s >= threshold) { keep.Append(row.Path).Append('\n'); kept++; }
-                else { reject.Append(row.Path).Append('\n'); rejected++; }
-            }
-        }
-        await store.WriteWhole(Locations.Join(spec.Output, "keep.txt"), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
-        await store.WriteWhole(Locations.Join(spec.Output, "reject.txt"), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
-        return (kept, rejected);
     }
 }

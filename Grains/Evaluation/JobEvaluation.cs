@@ -8,7 +8,7 @@ namespace DpIqa.Evaluation;
 internal static class JobEvaluation
 {
     /// <summary>Whether the job has anything to write after completion (keep/reject lists, evaluation, cascade counts).</summary>
-    public static bool HasWorkAfterCompletion(JobSpec spec) => Curation.CurationLists.HasRule(spec) || spec.Labels is not null;
+    public static bool HasWorkAfterCompletion(JobSpec spec) => Curation.JobCuration.HasWork(spec) || spec.Labels is not null;
 
     /// <summary>Reads and parses the labels file; a missing or malformed one is an <see cref="ArgumentException"/> saying what to fix.</summary>
     public static async Task<LabelSet> ReadLabels(ObjectStore store, LabelSource source, CancellationToken cancellationToken = default)

@@ -40,6 +40,8 @@ public static class SiloSetup
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceService>();
         services.AddSingleton<ShardScorer>();
+        services.AddSingleton<ScoreCache.ScoreCacheStore>();
+        services.TryAddSingleton(new Schedules.ScheduleClock(TimeProvider.System)); // tests put a fake clock first
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartLog>();
         if (configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.Enabled), true))
             services.AddHostedService<ScoringWorker>();
@@ -69,6 +71,7 @@ public static class SiloSetup
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
             silo.AddMemoryGrainStorage(JobStorage);
+            silo.UseInMemoryReminderService();
             return silo;
         }
         silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
@@ -76,6 +79,7 @@ public static class SiloSetup
         silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
         silo.UseAzureStorageClustering(o => o.TableServiceClient = TableClient(storage));
         AddJobStorage(silo, storage);
+        silo.UseAzureTableReminderService(o => o.TableServiceClient = TableClient(storage)); // schedules' ticks survive restarts
         return silo;
     }
 

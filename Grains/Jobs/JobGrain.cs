@@ -314,6 +314,8 @@ internal sealed partial class JobGrain(
                 Format = spec.Format,
                 Deadline = lease.Deadline,
                 Cascade = Cascade.CascadeRules.Band(spec),
+                Incremental = spec.Incremental,
+                ScoreCacheFile = spec.ScoreCacheFile ?? Locations.Join(spec.Output, "score-cache.jsonl"),
             });
         }
         return Task.FromResult<ShardLease?>(null);
@@ -400,6 +402,7 @@ internal sealed partial class JobGrain(
         Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
+        Job.Reused += outcome.Reused;
         Changed();
         await FinishIfDone();
         return true;
@@ -482,13 +485,17 @@ internal sealed partial class JobGrain(
     {
         try
         {
-            var threshold = Curation.CurationLists.Threshold(Job.Spec!, Job.All);
-            if (Curation.CurationLists.HasRule(Job.Spec!))
-            {
-                var (keep, reject) = await Curation.CurationLists.Write(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
-                Job.Curation = new CurationResult(double.IsFinite(threshold) ? threshold : null, keep, reject); // none when nothing was scored
-            }
-            (Job.Evaluation, Job.Cascade, var note) = await Evaluation.JobEvaluation.Run(store, Job.Spec!, CountedResultFiles(), threshold, _stop.Token);
+            // Lists, then --tag/--quarantine, then the drift report against the previous run (schedules) - see JobCuration;
+            // then the evaluation against labels and the cascade's counts - see JobEvaluation.
+            var previous = Job.Spec!.PreviousJob is { } p && await GrainFactory.GetGrain<IJobGrain>(p).GetSpec() is not null
+                ? await GrainFactory.GetGrain<IJobGrain>(p).GetSummary() : null;
+            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => ShardManifest.ManifestPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
+            var done = await Curation.JobCuration.Run(store, Job.Spec, JobId, $"{Job.Spec.Model}/{Job.ModelVersion}", Job.All, Job.ByFolder, shards, BuildSummary().All, previous, _stop.Token);
+            Job.Curation = done.Lists;
+            Job.Actions = done.Actions;
+            Job.Drift = done.Drift;
+            var threshold = Curation.CurationLists.Threshold(Job.Spec, Job.All);
+            (Job.Evaluation, Job.Cascade, var note) = await Evaluation.JobEvaluation.Run(store, Job.Spec, CountedResultFiles(), threshold, _stop.Token);
             if (note is not null) Job.Message = note;
             Job.CurationWritten = true;
             Changed();
@@ -498,6 +505,9 @@ internal sealed partial class JobGrain(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Job.Message = $"the keep/reject lists could not be written: {e.Message}";
+            // A schedule waits for the drift report: it says why there is none rather than never coming.
+            if (Job.Spec!.DriftThreshold is { } t) Job.Drift = new DriftReport { PreviousJobId = Job.Spec.PreviousJob, Threshold = t, Reason = $"not computed: {e.Message}" };
+            Changed();
             Log.CurationFailed(logger, e, JobId);
         }
     }
@@ -558,6 +568,8 @@ internal sealed partial class JobGrain(
             Coordinator = RuntimeIdentity,
             ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
             StateBytes = _savedBytes,
+            Reused = Job.Reused,
+            Drifted = Job.Drift?.Drifted ?? false,
         });
     }
 
@@ -583,6 +595,9 @@ internal sealed partial class JobGrain(
         Curation = Job.Curation,
         Evaluation = Job.Evaluation,
         Cascade = Job.Cascade,
+        Reused = Job.Reused,
+        Drift = Job.Drift,
+        Actions = Job.Actions,
     };
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>

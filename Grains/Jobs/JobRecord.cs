@@ -34,6 +34,10 @@ public sealed class JobRecord
     /// <summary>Agreement with the job's labels, once computed (see <see cref="CurationWritten"/>: both are written after completion).</summary>
     [Id(18)] public EvaluationResult? Evaluation { get; set; }
     [Id(19)] public CascadeResult? Cascade { get; set; }
+    /// <summary>Of All.Scored, the scores reused from the score cache.</summary>
+    [Id(20)] public long Reused { get; set; }
+    [Id(21)] public DriftReport? Drift { get; set; }
+    [Id(22)] public CurationActionsResult? Actions { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

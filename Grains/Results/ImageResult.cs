@@ -29,6 +29,8 @@ public sealed class ImageResult
     public double Milliseconds { get; set; }
     /// <summary>The cascade teacher's score, when the image was rescored (its score was near the threshold); it decides keep/reject.</summary>
     public float? TeacherScore { get; set; }
+    /// <summary>The score came from the score cache (the image was unchanged): not fetched, not scored again.</summary>
+    public bool Reused { get; set; }
 
     public const string Ok = "ok", Error = "error";
 }

@@ -20,10 +20,12 @@ internal sealed class ShardScorer
     private readonly ImageLimits _limits;
     private readonly ScoringOptions _options;
     private readonly SemaphoreSlim _decodeSlots;
+    private readonly ScoreCache.ScoreCacheStore _cache;
 
-    public ShardScorer(InferenceService inference, ObjectStore store, IOptions<ImageLimits> limits, IOptions<ScoringOptions> options)
+    public ShardScorer(InferenceService inference, ObjectStore store, IOptions<ImageLimits> limits, IOptions<ScoringOptions> options, ScoreCache.ScoreCacheStore cache)
     {
         _store = store;
+        _cache = cache;
         _inference = inference;
         _limits = limits.Value;
         _options = options.Value;
@@ -38,13 +40,33 @@ internal sealed class ShardScorer
         var manifest = session.Manifest;
         var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);
         var results = new ImageResult[items.Count];
+        // Incremental: an image whose version is the one its cached score was computed for is neither fetched nor scored.
+        var cached = lease.Incremental ? await _cache.Lookup(manifest.Sha256, items, lease.ScoreCacheFile, cancellationToken) : null;
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
-            async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, ct, lease.Cascade, teacher));
+            async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade) ?? await ScoreOne(items[i], session, manifest, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
+        if (lease.Incremental)
+        {
+            var fresh = items.Zip(results).Where(p => !p.Second.Reused && p.Second.Score is not null && p.First.Version is not null)
+                .Select(p => (p.First, new ScoreCache.CachedScore(p.First.Version!, p.Second.Score!.Value, p.Second.Width, p.Second.Height, p.Second.Bytes, DateTimeOffset.UtcNow)))
+                .ToList();
+            await _cache.Store(manifest.Sha256, fresh, lease.ScoreCacheFile, cancellationToken);
+        }
         return Aggregate(results, lease.ResultFile, manifest.Version);
     }
+
+    // A cached score inside the cascade's band is not reused: the cache holds no teacher score, and the teacher decides there.
+    private static ImageResult? Reused(SourceItem item, IReadOnlyDictionary<string, ScoreCache.CachedScore>? cached, ModelManifest manifest, TeacherBand? cascade) =>
+        cached is not null && item.Version is { } version && cached.TryGetValue(item.Location, out var hit) && hit.Version == version
+            && !(cascade is not null && Cascade.CascadeRules.InBand(cascade, hit.Score))
+            ? new ImageResult
+            {
+                Path = item.Path, Score = hit.Score, Status = ImageResult.Ok, Width = hit.Width, Height = hit.Height, Bytes = hit.Bytes,
+                Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256, Reused = true,
+            }
+            : null;
 
     private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct,
         TeacherBand? cascade = null, ModelSession? teacher = null)
@@ -141,6 +163,6 @@ internal sealed class ShardScorer
                 f.AddFailure(r.ErrorKind ?? "unknown");
             }
         }
-        return new ShardOutcome { All = all, ByFolder = byFolder, ResultFile = resultFile, ModelVersion = modelVersion };
+        return new ShardOutcome { All = all, ByFolder = byFolder, ResultFile = resultFile, ModelVersion = modelVersion, Reused = results.Count(r => r.Reused) };
     }
 }

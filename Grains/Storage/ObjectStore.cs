@@ -60,6 +60,9 @@ internal sealed class ObjectStore
         return _blobs.GetBlobContainerClient(Locations.ParseBlob(location).Container);
     }
 
+    /// <summary>The client of a blob location (curation actions: tags and server-side copies).</summary>
+    internal BlobClient BlobAt(string location) => Container(location).GetBlobClient(Locations.ParseBlob(location).Name);
+
     public async Task<byte[]> Read(string location, CancellationToken cancellationToken = default)
     {
         if (!Locations.IsBlob(location))
@@ -168,11 +171,18 @@ internal sealed class ObjectStore
                     if (!ImageFormats.Extensions.Contains(Path.GetExtension(blob.Name))) continue;
                     var relative = listPrefix is null ? blob.Name : blob.Name[listPrefix.Length..];
                     if (sources.Count > 1) relative = (prefix.Length == 0 ? containerName : prefix.TrimEnd('/').Split('/')[^1]) + "/" + relative;
-                    yield return new SourceItem(Locations.Blob($"{containerName}/{blob.Name}"), relative);
+                    yield return new SourceItem(Locations.Blob($"{containerName}/{blob.Name}"), relative, BlobVersion(blob.Properties));
                 }
             }
         }
     }
+
+    /// <summary>
+    /// What tells a changed blob from an unchanged one for the score cache: its Content-MD5 where the service keeps one
+    /// (metadata changes, e.g. a curation tag stored as metadata, leave it alone), else its ETag.
+    /// </summary>
+    internal static string? BlobVersion(BlobItemProperties properties) =>
+        properties.ContentHash is { Length: > 0 } md5 ? "md5:" + Convert.ToBase64String(md5) : properties.ETag?.ToString();
 
     /// <summary>Names of the files directly in a folder (local) or under a prefix (blob); empty when there is none.</summary>
     public async Task<IReadOnlyList<string>> ListNames(string folder, CancellationToken cancellationToken = default)

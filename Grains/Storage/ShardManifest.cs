@@ -6,19 +6,19 @@ namespace DpIqa.Storage;
 /// <summary>A shard's list of images, stored beside the job's results (JSON lines: path, location).</summary>
 internal static class ShardManifest
 {
-    private sealed record Line(string Path, string Location);
+    private sealed record Line(string Path, string Location, string? Version = null);
 
     public static byte[] Encode(IEnumerable<SourceItem> items)
     {
         var sb = new StringBuilder();
-        foreach (var item in items) sb.Append(JsonSerializer.Serialize(new Line(item.Path, item.Location))).Append('\n');
+        foreach (var item in items) sb.Append(JsonSerializer.Serialize(new Line(item.Path, item.Location, item.Version))).Append('\n');
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
     public static IReadOnlyList<SourceItem> Decode(byte[] content) =>
         Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonSerializer.Deserialize<Line>(l)!)
-            .Select(l => new SourceItem(l.Location, l.Path))
+            .Select(l => new SourceItem(l.Location, l.Path, l.Version))
             .ToList();
 
     public static string ManifestPath(string output, int shard) => Locations.Join(output, "manifests", $"shard-{shard:D6}.jsonl");

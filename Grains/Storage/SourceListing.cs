@@ -4,7 +4,17 @@ using DpIqa.Imaging;
 namespace DpIqa.Storage;
 
 /// <summary>One image to score: where to read it and the path results and per-folder statistics use.</summary>
-internal sealed record SourceItem(string Location, string Path);
+/// <param name="Version">What tells a changed image from an unchanged one: a blob's ETag, a local file's size and
+/// modification time; null when unknown (never reused from the score cache).</param>
+internal sealed record SourceItem(string Location, string Path, string? Version = null)
+{
+    /// <summary>The version of a local file: its size and last write time.</summary>
+    public static string LocalVersion(string file)
+    {
+        var info = new FileInfo(file);
+        return info.Exists ? $"{info.Length}-{info.LastWriteTimeUtc.Ticks}" : "";
+    }
+}
 
 /// <summary>
 /// Lists the images of a job's sources in a stable order (sorted, folder by folder), streaming, so scoring
@@ -23,14 +33,14 @@ internal static class SourceListing
             var full = Path.GetFullPath(source);
             if (File.Exists(full))
             {
-                yield return new SourceItem(full, Path.GetFileName(full));
+                yield return new SourceItem(full, Path.GetFileName(full), SourceItem.LocalVersion(full));
                 continue;
             }
             var name = prefix ? new DirectoryInfo(full).Name + "/" : "";
             foreach (var file in Walk(full, localPaths))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return new SourceItem(file, name + Path.GetRelativePath(full, file).Replace('\\', '/'));
+                yield return new SourceItem(file, name + Path.GetRelativePath(full, file).Replace('\\', '/'), SourceItem.LocalVersion(file));
             }
             await Task.Yield();
         }

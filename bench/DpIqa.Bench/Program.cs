@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
@@ -11,6 +11,7 @@ if (what is "preprocess" or "all") await PreprocessBench.Run(root);
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
 if (what is "student" or "all") await StudentBench.Run(root);
 if (what is "cluster" or "all") await ClusterBench.Run(root);
+if (what is "incremental" or "all") await IncrementalBench.Run(root);
 if (what is "coordinator" or "all") { await CoordinatorBench.Run(shardSize: 1000); await CoordinatorBench.Run(shardSize: 256); }
 return 0;
 

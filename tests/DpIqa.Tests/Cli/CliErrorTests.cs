@@ -60,6 +60,12 @@ public sealed class CliErrorTests : IDisposable
         { ["job", "submit", "--source", "photos", "--out", "results/" + new string('x', 1000)], "1,024" },
         { ["upload", RepoPaths.Photos, "--to", "ds"], "--to ds: 'ds' is not a valid blob container name" },
         { ["upload", RepoPaths.Photos, "--to", "file:/tmp/x"], "upload copies into blob storage" },
+        { ["schedule", "create", "nightly", "--source", "photos", "--out", "runs", "--cron", "0 25 * * *"], "--cron \"0 25 * * *\" is not a valid cron expression" },
+        { ["schedule", "create", "nightly", "--source", "photos", "--out", "runs", "--cron", "0 2 * *"], "is not a valid cron expression" },
+        { ["schedule", "create", "nightly", "--source", "photos", "--out", "runs", "--cron", "0 2 * * *", "--time-zone", "Mars/Olympus"], "--time-zone 'Mars/Olympus' is not a known time zone" },
+        { ["schedule", "create", "Nightly_1", "--source", "photos", "--out", "runs", "--cron", "0 2 * * *"], "schedule name 'Nightly_1' is not valid" },
+        { ["schedule", "create", "nightly", "--source", "photos", "--out", "runs", "--cron", "0 2 * * *", "--quarantine", "Q"], "--quarantine Q: 'Q' is not a valid blob container name" },
+        { ["schedule", "show", "no_such"], "schedule name 'no_such' is not valid" },
     };
 
     [Theory]

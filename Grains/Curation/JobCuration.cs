@@ -1,0 +1,70 @@
+using System.Text;
+using DpIqa.Results;
+using DpIqa.Storage;
+
+namespace DpIqa.Curation;
+
+/// <summary>
+/// What a job does once every shard is done: keep/reject lists (<see cref="CurationLists"/> rules, over the job or per
+/// top-level folder), curation actions (<see cref="CurationActions"/>) and the drift report (<see cref="Drift"/>).
+/// Reads the counted result files shard by shard, with their manifests (same order) for the images' locations.
+/// </summary>
+internal static class JobCuration
+{
+    public static bool HasWork(JobSpec spec) =>
+        CurationLists.HasRule(spec) || spec.Tag || spec.Quarantine is not null || spec.DriftThreshold is not null;
+
+    public sealed record Outcome(CurationResult? Lists, CurationActionsResult? Actions, DriftReport? Drift);
+
+    /// <param name="shards">Per counted shard, in order: its manifest and its counted result file.</param>
+    /// <param name="current">The job's statistics (summary.json's "all").</param>
+    public static async Task<Outcome> Run(ObjectStore store, JobSpec spec, string jobId, string model, ScoreAggregate all,
+        IReadOnlyDictionary<string, ScoreAggregate> byFolder, IReadOnlyList<(string Manifest, string ResultFile)> shards,
+        ScoreSummary current, JobSummary? previous, CancellationToken cancellationToken)
+    {
+        bool rule = CurationLists.HasRule(spec);
+        double jobThreshold = CurationLists.Threshold(spec, all);
+        var folderThresholds = spec.PerFolder
+            ? byFolder.ToDictionary(f => f.Key, f => CurationLists.Threshold(spec, f.Value))
+            : null;
+        var actions = new CurationActions(store, spec, jobId, model);
+        var keep = new StringBuilder();
+        var reject = new StringBuilder();
+        long kept = 0, rejected = 0;
+        var fresh = new List<double>();
+        var existing = new List<double>();
+        foreach (var (manifest, resultFile) in shards)
+        {
+            var rows = await ResultFiles.Decode(await store.Read(resultFile, cancellationToken), spec.Format);
+            var items = actions.Wanted ? ShardManifest.Decode(await store.Read(manifest, cancellationToken)) : null;
+            var verdicts = new List<Verdict>(rows.Count);
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var row = rows[i];
+                double threshold = folderThresholds?.GetValueOrDefault(SourceListing.TopFolder(row.Path), jobThreshold) ?? jobThreshold;
+                bool isKept = Cascade.CascadeRules.DecidingScore(row) is { } s && s >= threshold; // the cascade teacher's score decides where it rescored; error records are always rejected
+                if (rule)
+                {
+                    if (isKept) { keep.Append(row.Path).Append('\n'); kept++; }
+                    else { reject.Append(row.Path).Append('\n'); rejected++; }
+                }
+                if (row.Score is { } score) (row.Reused ? existing : fresh).Add(score);
+                // Manifest and result rows are written in the same order; a mismatch would tag the wrong blob.
+                if (items is not null && i < items.Count && items[i].Path == row.Path) verdicts.Add(new Verdict(items[i].Location, row.Path, row.Score, isKept));
+            }
+            await actions.Apply(verdicts, cancellationToken);
+        }
+        CurationResult? lists = null;
+        if (rule)
+        {
+            await store.WriteWhole(Locations.Join(spec.Output, "keep.txt"), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
+            await store.WriteWhole(Locations.Join(spec.Output, "reject.txt"), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
+            // Per folder there is one threshold per folder (see the keep/reject lists); none for the job as a whole.
+            lists = new CurationResult(!spec.PerFolder && double.IsFinite(jobThreshold) ? jobThreshold : null, kept, rejected);
+        }
+        var drift = spec.DriftThreshold is { } t
+            ? Drift.Compare(t, spec.PreviousJob, previous, current, lists?.Reject, fresh, existing)
+            : null;
+        return new Outcome(lists, actions.Wanted ? actions.Result() : null, drift);
+    }
+}

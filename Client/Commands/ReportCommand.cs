@@ -13,7 +13,7 @@ internal static class ReportCommand
     {
         var id = new Argument<string>("id") { Description = "Job id" };
         var output = new Option<string>("--out", "-o") { Description = "Local folder for report.html", Required = true };
-        var compare = new Option<string?>("--compare") { Description = "Another job's id: overlay the two histograms and show the shift in percentiles" };
+        var compare = new Option<string?>("--compare") { Description = "Another job's id: overlay the two histograms and show the shift in percentiles (default for a schedule's run: the run before it)" };
         var command = new Command("report", "Write report.html: histogram, per-folder box plots, error kinds, worst and best images, summary tables")
         {
             id, output, compare,
@@ -22,7 +22,10 @@ internal static class ReportCommand
         {
             await using var connection = await ClusterConnection.Open([]);
             var job = await Load(connection.Client, parse.GetValue(id)!);
-            var other = parse.GetValue(compare) is { } otherId ? await Load(connection.Client, otherId) : null;
+            var other = parse.GetValue(compare) is { } otherId ? await Load(connection.Client, otherId)
+                : job.Spec.PreviousJob is { } previous && await connection.Client.GetGrain<IJobGrain>(previous).GetSpec() is not null
+                    ? await Load(connection.Client, previous) // a schedule's run is compared with the run before it
+                    : null;
             var file = await JobReport.Write(Store(), job, Path.GetFullPath(parse.GetValue(output)!), other, cancellationToken);
             Console.WriteLine($"report: {file}");
             return ExitCodes.Ok;

@@ -51,7 +51,7 @@ trap stop_all EXIT
 
 .cache/azurite/node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --blobPort "$BLOB_PORT" --queueHost 127.0.0.1 --queuePort "$QUEUE_PORT" \
-  --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" &
+  --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" > "$WORK/azurite.log" 2>&1 &
 AZURITE=$!
 for port in "$BLOB_PORT" "$TABLE_PORT"; do
   until listening "$port"; do kill -0 "$AZURITE" 2> /dev/null || fail "Azurite exited at start"; sleep 0.2; done
@@ -70,7 +70,7 @@ start_silo() {
     Scoring__DrainSeconds=20 "$@" dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > "$WORK/silo$n.log" 2>&1 &
   PID[$n]=$!
 }
-http() { curl -s --max-time 5 "http://127.0.0.1:$((18400 + $1))$2"; }
+http() { curl -s --max-time 5 "http://127.0.0.1:$((18400 + $1))$2" || true; } # empty while the silo is not up
 field() { sed -nE "s/.*\"$1\":([0-9]+).*/\1/p"; }
 # Sum of a metric's samples on silo n (0 when it does not answer).
 metric() { http "$1" /metrics | awk -v name="$2" '$1 ~ "^" name "(\\{|$)" { s += $NF } END { printf "%d", s }'; }
@@ -112,7 +112,8 @@ echo "job $JOB: $IMAGES images in shards of $SHARD_SIZE; KEDA's formula: desired
 # The autoscaler loop: read /scaling every 2 s, start one silo at a time while fewer run than desired; stop idle
 # silos (SIGTERM) once nothing is pending for COOLDOWN s; SIGTERM the first scoring silo once half the images are done.
 declare -A LAST=()  # silo -> "images shards" from its last /metrics scrape (kept after it stopped)
-scoring=()          # running scoring silos
+scoring=()          # running scoring silos (not stopped by this script)
+all=()              # every scoring silo started, scraped until its process exits (a draining silo still works)
 next=1
 seen_active=0
 terminated=""
@@ -126,20 +127,24 @@ while true; do
   [ -z "$active" ] && { sleep 1; continue; }
   desired=$(( (pending + TARGET - 1) / TARGET )); [ "$desired" -gt "$MAX_SILOS" ] && desired=$MAX_SILOS
   action=""
-  for n in "${scoring[@]}"; do
+  for n in "${all[@]}"; do
+    kill -0 "${PID[$n]}" 2> /dev/null || continue
     m=$(metric "$n" dpiqa_images_scored_total); s=$(metric "$n" dpiqa_shards_completed_total)
-    [ "$m" -gt 0 ] && LAST[$n]="$m $s"
+    [ "$m" -ge "$(echo "${LAST[$n]:-0 0}" | cut -d' ' -f1)" ] && LAST[$n]="$m $s"
   done
   if [ "$active" -gt 0 ]; then seen_active=1; idle_since=$SECONDS; fi
   if [ "${#scoring[@]}" -lt "$desired" ]; then
-    start_silo "$next"; scoring+=("$next"); action="start silo $next"; next=$((next + 1))
+    start_silo "$next"; scoring+=("$next"); all+=("$next"); LAST[$next]="0 0"; action="start silo $next"; next=$((next + 1))
   elif [ -z "$terminated" ] && [ "$seen_active" = 1 ] && [ "$items" -le $((IMAGES / 2)) ] && [ "${#scoring[@]}" -gt 1 ]; then
     terminated=${scoring[0]}; kill -TERM "${PID[$terminated]}"; scoring=("${scoring[@]:1}"); action="SIGTERM silo $terminated (drains)"
   elif [ "$desired" -eq 0 ] && [ "${#scoring[@]}" -gt 0 ] && [ $((SECONDS - idle_since)) -ge "$COOLDOWN" ]; then
     n=${scoring[-1]}; kill -TERM "${PID[$n]}"; unset 'scoring[-1]'; action="cooldown over: SIGTERM silo $n"
   fi
   printf '%5ds %10s %13s %13s %13s %13s %8s  %s\n' $((SECONDS - started)) "$active" "$pending" "$leased" "$items" "$silos" "${#scoring[@]}" "$action" | tee -a "$WORK/scaling.txt"
-  [ "$seen_active" = 1 ] && [ "$active" -eq 0 ] && [ "${#scoring[@]}" -eq 0 ] && break
+  if [ "$seen_active" = 1 ] && [ "$active" -eq 0 ] && [ "${#scoring[@]}" -eq 0 ]; then
+    for n in "${all[@]}"; do while kill -0 "${PID[$n]}" 2> /dev/null; do sleep 1; done; done # the stopped silos drain and exit
+    break
+  fi
   [ $((SECONDS - started)) -lt 1800 ] || fail "the job did not end within 30 minutes"
   sleep 2
 done

@@ -1,5 +1,6 @@
 using DpIqa.Hosting;
 using DpIqa.Silo.Http;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
@@ -24,4 +25,14 @@ builder.UseOrleans((context, silo) =>
     silo.AddDpIqa(context.Configuration);
     if (SiloHttp.DashboardEnabled(context.Configuration)) silo.AddDashboard();
 });
-await builder.Build().RunAsync();
+try
+{
+    await builder.Build().RunAsync();
+}
+catch (IOException e) when (e.InnerException is AddressInUseException)
+{
+    // Several silos on one machine share the default port: say which setting to change, without a stack trace.
+    Console.Error.WriteLine($"dpiqa silo: {e.Message} Set Http__Port to a free port, or Http__Port=0 to turn the HTTP endpoint off.");
+    return 1;
+}
+return 0;

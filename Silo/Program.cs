@@ -1,13 +1,38 @@
 using DpIqa.Hosting;
+using DpIqa.Silo.Http;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Orleans.Dashboard;
 
-// A silo: grains, model catalog, inference and (where Scoring:Enabled) scoring workers.
+// A silo: grains, model catalog, inference and (where Scoring:Enabled) scoring workers, plus its HTTP endpoint
+// (Http:Port: /metrics, /healthz/live, /healthz/ready, /scaling, /dashboard when Dashboard:Enabled).
 // Everything comes from configuration: appsettings.json, then environment variables
-// (Storage__ConnectionString=..., Cluster__SiloPort=11112, Inference__Device=cuda, Scoring__Enabled=false, ...).
-var builder = Host.CreateApplicationBuilder(args);
-builder.UseOrleans(silo =>
+// (Storage__ConnectionString=..., Cluster__SiloPort=11112, Inference__Device=cuda, Scoring__Enabled=false, Http__Port=0, ...).
+var builder = Host.CreateDefaultBuilder(args);
+// The same sources the host reads, read once here: whether to add the web server is decided before the host is built.
+var settings = new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .AddJsonFile($"appsettings.{Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production"}.json", optional: true)
+    .AddEnvironmentVariables()
+    .AddCommandLine(args)
+    .Build();
+builder.UseSiloHttp(settings);
+builder.UseOrleans((context, silo) =>
 {
-    silo.UseDpIqaCluster(builder.Configuration);
-    silo.AddDpIqa(builder.Configuration);
+    silo.UseDpIqaCluster(context.Configuration);
+    silo.AddDpIqa(context.Configuration);
+    if (SiloHttp.DashboardEnabled(context.Configuration)) silo.AddDashboard();
 });
-await builder.Build().RunAsync();
+try
+{
+    await builder.Build().RunAsync();
+}
+catch (IOException e) when (e.InnerException is AddressInUseException)
+{
+    // Several silos on one machine share the default port: say which setting to change, without a stack trace.
+    Console.Error.WriteLine($"dpiqa silo: {e.Message} Set Http__Port to a free port, or Http__Port=0 to turn the HTTP endpoint off.");
+    return 1;
+}
+return 0;

@@ -61,7 +61,7 @@ export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devs
 # form one cluster, so this cluster never merges with another one by accident.
 export Cluster__ClusterId="dpiqa-local-${USER:-$(id -un)}-$$"
 for i in 0 1; do
-  Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} \
+  Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} Http__Port=0 \
     dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > ".cache/silo$((i + 1)).log" 2>&1 &
   SILOS="$SILOS $!"
 done

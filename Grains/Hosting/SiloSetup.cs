@@ -10,6 +10,7 @@ using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -20,6 +21,9 @@ public static class SiloSetup
 {
     /// <summary>Name of the grain storage holding job and catalog state.</summary>
     public const string JobStorage = "jobs";
+
+    /// <summary>Blob container of the job state (when Storage is configured).</summary>
+    public const string JobStorageContainer = "dpiqa-grain-state";
 
     /// <summary>
     /// Adds model catalog, inference, imaging limits, job options, the start-up log of the cluster's ids and
@@ -44,7 +48,12 @@ public static class SiloSetup
         services.TryAddSingleton(new Schedules.ScheduleClock(TimeProvider.System)); // tests put a fake clock first
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartLog>();
         if (configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.Enabled), true))
+        {
             services.AddHostedService<ScoringWorker>();
+            // The host must wait for the drain (ScoringWorker.StopAsync) and then for the silo to leave the cluster.
+            int drain = configuration.GetSection(ScoringOptions.Section).GetValue(nameof(ScoringOptions.DrainSeconds), new ScoringOptions().DrainSeconds);
+            services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(o.ShutdownTimeout.TotalSeconds, drain + 30)));
+        }
         return silo;
     }
 
@@ -88,7 +97,7 @@ public static class SiloSetup
         silo.AddAzureBlobGrainStorage(JobStorage, o =>
         {
             o.BlobServiceClient = ObjectStore.BlobService(storage) ?? throw new ArgumentException("set Storage:ConnectionString or Storage:BlobServiceUri for the job state");
-            o.ContainerName = "dpiqa-grain-state";
+            o.ContainerName = JobStorageContainer;
         });
 
     internal static TableServiceClient TableClient(StorageOptions storage) =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using DpIqa.Imaging;
 using DpIqa.Models;
+using DpIqa.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
@@ -24,6 +25,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
     private readonly bool _uint8Input;
     private readonly (int MaxBatch, int ConcurrentRuns, int IntraOpThreads) _settings;
     private readonly RunOptions _runOptions = new();
+    private readonly IDisposable _queueGauge;
 
     public ModelManifest Manifest { get; }
     public string Device { get; }
@@ -57,6 +59,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         LastUsedTicks = Environment.TickCount64;
+        _queueGauge = DpIqaMetrics.TrackBatcherQueue(Manifest.Name, () => _queue.Reader.Count);
         _loops = Enumerable.Range(0, _settings.ConcurrentRuns).Select(_ => Task.Run(RunLoop)).ToArray();
         Log.Settings(logger, Manifest.Name, Device, _settings.MaxBatch, _settings.ConcurrentRuns, _settings.IntraOpThreads);
     }
@@ -146,7 +149,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 var more = reader.WaitToReadAsync().AsTask();
                 if (await Task.WhenAny(more, Task.Delay(left)) != more || !await more) break;
             }
+            var running = Stopwatch.GetTimestamp();
             RunBatch(batch, input, pixels, imageFloats);
+            DpIqaMetrics.BatchRun(Manifest.Name, batch.Count, Stopwatch.GetElapsedTime(running));
         }
     }
 
@@ -200,6 +205,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        _queueGauge.Dispose();
         await Task.WhenAll(_loops);
         _session.Dispose();
         _runOptions.Dispose();

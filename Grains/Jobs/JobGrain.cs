@@ -5,6 +5,7 @@ using DpIqa.Models;
 using DpIqa.Results;
 using DpIqa.Statistics;
 using DpIqa.Storage;
+using DpIqa.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
@@ -45,6 +46,7 @@ internal sealed partial class JobGrain(
     private DateTimeOffset? _rateSince;
     private long _doneAtRateStart;
     private long _savedBytes;
+    private IDisposable? _gauges;
 
     // Dirty tracking: every change bumps _changes; a write records the count it started from once it succeeded.
     private long _changes;
@@ -64,6 +66,7 @@ internal sealed partial class JobGrain(
     {
         // The live record; the storage only ever gets copies of it (see Write).
         _job = state.State;
+        _gauges = DpIqaMetrics.TrackJob(JobId, Reading);
         Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
         if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
@@ -95,6 +98,7 @@ internal sealed partial class JobGrain(
     {
         _stop.Cancel();
         _deactivating.Cancel();
+        _gauges?.Dispose();
         if (!Dirty) return;
         try
         {
@@ -300,6 +304,7 @@ internal sealed partial class JobGrain(
             if (Job.IsDone(shard) || _leases.ContainsKey(shard)) continue;
             var lease = new ActiveLease(Guid.NewGuid(), worker, now + LeaseDuration);
             _leases[shard] = lease;
+            DpIqaMetrics.JobLeaseEvent("granted");
             if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
             if (_rateSince is null) { _rateSince = now; _doneAtRateStart = Job.All.Scored + Job.All.Failed; }
             var spec = Job.Spec!;
@@ -327,6 +332,7 @@ internal sealed partial class JobGrain(
         {
             _leases.Remove(shard);
             _waiting.Enqueue(shard);
+            DpIqaMetrics.JobLeaseEvent("expired");
             Log.LeaseExpired(logger, JobId, shard, lease.Worker);
         }
     }
@@ -347,6 +353,7 @@ internal sealed partial class JobGrain(
                 {
                     _leases.Remove(shard);
                     _waiting.Enqueue(shard);
+                    DpIqaMetrics.JobLeaseEvent("dead_silo");
                     Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
                 }
             }
@@ -414,6 +421,7 @@ internal sealed partial class JobGrain(
         {
             _leases.Remove(shard);
             _waiting.Enqueue(shard);
+            DpIqaMetrics.JobLeaseEvent("released");
         }
         return Task.CompletedTask;
     }
@@ -574,6 +582,17 @@ internal sealed partial class JobGrain(
     }
 
     public Task<JobSpec?> GetSpec() => Task.FromResult(Job.Spec);
+
+    /// <summary>The job's counts for /metrics, read off the grain's thread: only whole numbers, each read once.</summary>
+    private DpIqaMetrics.JobReading Reading()
+    {
+        var job = Job;
+        bool running = job.Spec is not null && job.State == JobState.Running;
+        int leased = running ? _leases.Count : 0;
+        long done = job.All.Scored + job.All.Failed;
+        return new DpIqaMetrics.JobReading(running, running ? Math.Max(0, job.ShardCount - job.ShardsDone - leased) : 0, leased,
+            job.ShardsDone, running ? Math.Max(0, job.Total - done) : 0, done);
+    }
 
     public Task<JobSummary> GetSummary()
     {

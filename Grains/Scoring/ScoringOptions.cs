@@ -19,4 +19,10 @@ public sealed class ScoringOptions
 
     /// <summary>How often an idle worker asks for work, in milliseconds.</summary>
     public int PollIntervalMs { get; set; } = 200;
+
+    /// <summary>
+    /// On stop (SIGTERM), how long shards in flight may go on to finish before they are handed back to the job.
+    /// Kubernetes' terminationGracePeriodSeconds must be longer (the silo also needs a few seconds to leave the cluster).
+    /// </summary>
+    public int DrainSeconds { get; set; } = 25;
 }

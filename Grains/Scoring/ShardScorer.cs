@@ -4,6 +4,7 @@ using DpIqa.Inference;
 using DpIqa.Models;
 using DpIqa.Results;
 using DpIqa.Storage;
+using DpIqa.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace DpIqa.Scoring;
@@ -78,7 +79,9 @@ internal sealed class ShardScorer
             byte[] bytes;
             try
             {
+                var fetching = Stopwatch.GetTimestamp();
                 bytes = await _store.Read(item.Location, ct);
+                DpIqaMetrics.Fetched(bytes.Length, Stopwatch.GetElapsedTime(fetching));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Azure.RequestFailedException)
             {
@@ -89,7 +92,9 @@ internal sealed class ShardScorer
             await _decodeSlots.WaitAsync(ct);
             try
             {
+                var preprocessing = Stopwatch.GetTimestamp();
                 image = Preprocessor.Run(bytes, _limits);
+                DpIqaMetrics.Preprocessed(Stopwatch.GetElapsedTime(preprocessing));
             }
             finally
             {
@@ -124,6 +129,7 @@ internal sealed class ShardScorer
             result.ErrorMessage = e.Message;
         }
         result.Milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        DpIqaMetrics.ImageDone(manifest.Name, result.ErrorKind);
         return result;
     }
 

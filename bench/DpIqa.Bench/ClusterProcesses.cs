@@ -253,7 +253,7 @@ internal sealed class SiloProcess : IDisposable
     public static SiloProcess Start(string root, IReadOnlyDictionary<string, string> env, string? log = null)
     {
         int siloPort = ClusterProcesses.FreePort(), gatewayPort = ClusterProcesses.FreePort();
-        var all = new Dictionary<string, string>(env) { ["Cluster__SiloPort"] = $"{siloPort}", ["Cluster__GatewayPort"] = $"{gatewayPort}" };
+        var all = new Dictionary<string, string>(env) { ["Cluster__SiloPort"] = $"{siloPort}", ["Cluster__GatewayPort"] = $"{gatewayPort}", ["Http__Port"] = "0" }; // several silos per machine: no HTTP port each
         return new SiloProcess(ClusterProcesses.Start("dotnet", [ClusterProcesses.SiloDll(root)], all, log), siloPort);
     }
 

@@ -45,6 +45,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         psi.Environment["Cluster__ClusterId"] = _clusterId;
         psi.Environment["Cluster__SiloPort"] = $"{siloPort}";
         psi.Environment["Cluster__GatewayPort"] = $"{gatewayPort}";
+        psi.Environment["Http__Port"] = "0"; // several silos on one machine: the default 8080 would be taken
         psi.Environment["Jobs__LeaseSeconds"] = "3";
         psi.Environment["Jobs__SaveIntervalMs"] = "300";
         psi.Environment["Scoring__PollIntervalMs"] = "100";

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// One real silo process (the Silo executable) on loopback with its HTTP endpoint on a free port, for tests of what
+/// an operator sees: /metrics, /healthz, /scaling, /dashboard, and a graceful stop by SIGTERM.
+/// </summary>
+internal sealed partial class SiloProcess : IDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Process Process { get; }
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
+    public int HttpPort { get; }
+
+    private SiloProcess(Process process, int siloPort, int gatewayPort, int httpPort)
+    {
+        Process = process;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+        HttpPort = httpPort;
+    }
+
+    public static string SiloDll()
+    {
+        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        var dll = Path.Combine(RepoPaths.Root, "Silo", "bin", config, "net10.0", "DpIqa.Silo.dll");
+        return File.Exists(dll) ? dll : throw new SkipException(Dependency.Missing($"the silo executable {dll} is not built (dotnet build Silo -c {config})"));
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts a silo of cluster <paramref name="clusterId"/> with the given settings (environment variable names).</summary>
+    public static SiloProcess Start(string connectionString, string clusterId, Dictionary<string, string>? settings = null)
+    {
+        int siloPort = FreePort(), gatewayPort = FreePort(), httpPort = FreePort();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(SiloDll());
+        psi.Environment["Storage__ConnectionString"] = connectionString;
+        psi.Environment["Cluster__ClusterId"] = clusterId;
+        psi.Environment["Cluster__SiloPort"] = $"{siloPort}";
+        psi.Environment["Cluster__GatewayPort"] = $"{gatewayPort}";
+        psi.Environment["Http__Port"] = $"{httpPort}";
+        psi.Environment["Jobs__SaveIntervalMs"] = "300";
+        psi.Environment["Scoring__PollIntervalMs"] = "100";
+        psi.Environment["Scoring__ConcurrentShards"] = "1";
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return new SiloProcess(p, siloPort, gatewayPort, httpPort);
+    }
+
+    /// <summary>GET on the silo's HTTP port; null while nothing listens there yet.</summary>
+    public async Task<(HttpStatusCode Status, string Body)?> Get(string path)
+    {
+        try
+        {
+            using var response = await Http.GetAsync($"http://127.0.0.1:{HttpPort}{path}");
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>GET that must answer 200 with JSON.</summary>
+    public async Task<JsonElement> GetJson(string path)
+    {
+        var answer = await Get(path) ?? throw new InvalidOperationException($"nothing answers on port {HttpPort}");
+        Assert.True(answer.Status == HttpStatusCode.OK, $"{path}: {answer.Status} {answer.Body}");
+        return JsonDocument.Parse(answer.Body).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// The samples of /metrics (Prometheus text): one entry per line, the metric name, its labels and its value.
+    /// </summary>
+    public async Task<List<(string Name, Dictionary<string, string> Labels, double Value)>> Scrape()
+    {
+        var answer = await Get("/metrics") ?? throw new InvalidOperationException($"nothing answers on port {HttpPort}");
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var samples = new List<(string, Dictionary<string, string>, double)>();
+        foreach (var line in answer.Body.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            var match = SampleLine().Match(line);
+            Assert.True(match.Success, $"not a Prometheus sample line: {line}");
+            var labels = LabelPair().Matches(match.Groups["labels"].Value).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+            samples.Add((match.Groups["name"].Value, labels, double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture)));
+        }
+        return samples;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})? (?<value>\S+)( \d+)?$")]
+    private static partial System.Text.RegularExpressions.Regex SampleLine();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"([a-zA-Z_][a-zA-Z0-9_]*)=""((?:[^""\\]|\\.)*)""")]
+    private static partial System.Text.RegularExpressions.Regex LabelPair();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>SIGTERM, as Kubernetes sends when it stops a pod.</summary>
+    public void Terminate()
+    {
+        if (Kill(Process.Id, 15) != 0) throw new InvalidOperationException($"kill -TERM {Process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    public void Dispose()
+    {
+        try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        Process.Dispose();
+    }
+}
+
+/// <summary>Sums of Prometheus samples by name and labels.</summary>
+internal static class Samples
+{
+    public static double Sum(this IEnumerable<(string Name, Dictionary<string, string> Labels, double Value)> samples, string name,
+        params (string Key, string Value)[] labels) =>
+        samples.Where(s => s.Name == name && labels.All(l => s.Labels.GetValueOrDefault(l.Key) == l.Value)).Sum(s => s.Value);
+}

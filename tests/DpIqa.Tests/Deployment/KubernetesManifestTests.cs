@@ -17,7 +17,7 @@ public sealed class KubernetesManifestTests
     private static List<JsonObject> Render(string overlay)
     {
         var kubectl = new[] { "/usr/bin/kubectl", "/usr/local/bin/kubectl" }.FirstOrDefault(File.Exists);
-        Skip.If(kubectl is null, Dependency.Missing("kubectl is not installed (Debian package kubectl; .ci/run installs it)"));
+        if (kubectl is null) throw new SkipException(Dependency.Missing("kubectl is not installed (Debian package kubectl; .ci/run installs it)"));
         var psi = new ProcessStartInfo(kubectl!) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add("kustomize");
         psi.ArgumentList.Add(RepoPaths.Of($"k8s/overlays/{overlay}"));

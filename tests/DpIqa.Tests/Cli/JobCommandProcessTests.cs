@@ -21,24 +21,6 @@ public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper ou
     private readonly string _serviceId = "cli-svc-" + Guid.NewGuid().ToString("N")[..8];
     private TestCluster? _cluster;
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.AddDpIqa(silo.Configuration);
-        }
-    }
-
-    private sealed class ClientConfig : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
-            client.UseAzureStorageClustering(o => o.TableServiceClient =
-                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
-    }
-
     public async Task InitializeAsync()
     {
         if (azurite.SkipReason is not null) return;
@@ -49,8 +31,8 @@ public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper ou
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
         builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
         builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<ClientConfig>();
+        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }

@@ -28,24 +28,6 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
 
     private string Source => $"blob:{_container}/catalog";
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.AddDpIqa(silo.Configuration);
-        }
-    }
-
-    private sealed class ClientConfig : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
-            client.UseAzureStorageClustering(o => o.TableServiceClient =
-                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
-    }
-
     /// <summary>An export folder as tools/export/export.py writes it (OUT/NAME/NAME.onnx), holding <paramref name="onnx"/>.</summary>
     private string ExportFolder(string name, byte[] onnx)
     {
@@ -139,8 +121,8 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
         builder.Properties["Models:CachePath"] = cache;
         builder.Properties["Models:Path"] = Path.Combine(_dir.Path, "no-local-models");
         builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<ClientConfig>();
+        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
 

@@ -19,25 +19,6 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
 {
     private TestCluster? _cluster;
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = silo.Configuration;
-            var storage = new StorageOptions { ConnectionString = config["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.AddDpIqa(config);
-        }
-    }
-
-    private sealed class ClientConfig : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
-            client.UseAzureStorageClustering(o => o.TableServiceClient =
-                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
-    }
-
     private async Task<TestCluster> StartCluster(int silos, Dictionary<string, string>? settings = null)
     {
         var builder = new TestClusterBuilder((short)silos);
@@ -50,8 +31,8 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         builder.Properties["Scoring:ConcurrentShards"] = "1";
         builder.Properties["Inference:MaxWaitMs"] = "2";
         foreach (var (key, value) in settings ?? []) builder.Properties[key] = value;
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<ClientConfig>();
+        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
         return _cluster;

@@ -25,24 +25,6 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
     private readonly string _serviceId = "report-svc-" + Guid.NewGuid().ToString("N")[..8];
     private TestCluster? _cluster;
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.AddDpIqa(silo.Configuration);
-        }
-    }
-
-    private sealed class ClientConfig : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
-            client.UseAzureStorageClustering(o => o.TableServiceClient =
-                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
-    }
-
     public async Task InitializeAsync()
     {
         if (azurite.SkipReason is not null) return;
@@ -57,8 +39,8 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
         builder.Properties["Scoring:PollIntervalMs"] = "100";
         builder.Properties["Models:Path"] = models;
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<ClientConfig>();
+        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }

@@ -37,13 +37,6 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         }
     }
 
-    private sealed class ClientConfig : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
-            client.UseAzureStorageClustering(o => o.TableServiceClient =
-                SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
-    }
-
     private async Task<TestCluster> StartCluster(int silos)
     {
         var builder = new TestClusterBuilder((short)silos);
@@ -54,7 +47,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         builder.Properties["Scoring:PollIntervalMs"] = "100";
         builder.Properties["Inference:MaxWaitMs"] = "2";
         builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<ClientConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
         return _cluster;

@@ -17,32 +17,12 @@ public sealed class SummaryScaleTests : IDisposable
     private string Models => Path.Combine(_dir.Path, "models");
 
     /// <summary>Registers a model scoring a + b · mean(pixels) in the temp catalog, with an optional declared score range.</summary>
-    private void AddModel(string name, float a, float b, double[]? scoreRange)
-    {
-        var g = new OnnxGraph(name);
-        var image = g.Input("image", "batch", 3, 512, 512);
-        var mean = g.Node("ReduceMean", [image], null, ("axes", new long[] { 1, 2, 3 }), ("keepdims", 1L));
-        var score = g.Node("Add", [g.Node("Mul", [mean, g.Scalar(b)]), g.Scalar(a)]);
-        g.Node("Flatten", [score], "score", ("axis", 1L));
-        g.Output("score", "batch", 1);
-        var bytes = g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>());
-        Directory.CreateDirectory(Models);
-        File.WriteAllBytes(Path.Combine(Models, name + ".onnx"), bytes);
-        var manifest = new ModelManifest
-        {
-            Name = name,
-            Version = "1",
-            File = name + ".onnx",
-            Sha256 = ModelCatalog.Sha256Hex(bytes),
-            ScoreRange = scoreRange,
-        };
-        File.WriteAllText(Path.Combine(Models, name + ".json"), JsonSerializer.Serialize(manifest));
-    }
+    private void AddModel(string name, float a, float b, double[]? scoreRange) => TinyModels.Add(Models, name, a, b, scoreRange);
 
     /// <summary>The shipped photos in several folders (overlapping subsets, one nested) and two at the top.</summary>
     private string Source()
     {
-        var photos = Directory.GetFiles(RepoPaths.Photos).Where(p => !p.EndsWith(".md", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        var photos = TinyModels.Photos();
         Assert.True(photos.Length >= 8, "samples/photos should hold the shipped photos");
         foreach (var p in photos) _dir.Copy(p, Path.Combine("in", "all", Path.GetFileName(p)));
         foreach (var p in photos.Take(6)) _dir.Copy(p, Path.Combine("in", "first", Path.GetFileName(p)));

@@ -1,0 +1,29 @@
+using DpIqa.Hosting;
+using DpIqa.Storage;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// An in-process test silo as a cluster silo runs: Azure Table membership and Azure Blob job state on the storage of
+/// <c>Storage:ConnectionString</c> (Azurite in tests), then the DpIqa grains and services.
+/// </summary>
+internal sealed class AzuriteSiloConfig : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo)
+    {
+        var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
+        silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
+        SiloSetup.AddJobStorage(silo, storage);
+        silo.AddDpIqa(silo.Configuration);
+    }
+}
+
+/// <summary>The test cluster's client finds the silos in the same Azure Table membership as <see cref="AzuriteSiloConfig"/>.</summary>
+internal sealed class AzuriteClientConfig : IClientBuilderConfigurator
+{
+    public void Configure(IConfiguration configuration, IClientBuilder client) =>
+        client.UseAzureStorageClustering(o => o.TableServiceClient =
+            SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
+}

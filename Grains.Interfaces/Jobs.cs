@@ -29,6 +29,8 @@ public sealed record JobSpec
     [Id(5)] public double? RejectBelow { get; init; }
     /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>
     [Id(6)] public double? KeepTopPercent { get; init; }
+    /// <summary>Preprocessing path (<c>--preprocess</c>); null: the model's default (its manifest's <c>preprocess</c>, normally exact).</summary>
+    [Id(7)] public PreprocessPath? Preprocess { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -112,4 +114,6 @@ public sealed record ShardLease
     [Id(6)] public ResultFormat Format { get; init; }
     /// <summary>The lease ends at this time unless renewed.</summary>
     [Id(7)] public DateTimeOffset Deadline { get; init; }
+    /// <summary>Preprocessing path the job asks for (resolved from the job and the model when the job started).</summary>
+    [Id(8)] public PreprocessPath Preprocess { get; init; }
 }

@@ -61,6 +61,8 @@ public sealed record JobSummary
     [Id(6)] public string? Message { get; init; }
     /// <summary>Keep/reject counts when the job has a curation rule and the lists are written.</summary>
     [Id(7)] public CurationResult? Curation { get; init; }
+    /// <summary>The preprocessing path the job asked for (each result row says which path scored that image).</summary>
+    [Id(8)] public PreprocessPath Preprocess { get; init; }
 }
 
 /// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>

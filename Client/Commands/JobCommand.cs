@@ -125,7 +125,8 @@ internal static class JobCommand
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent" };
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
-        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json };
+        var preprocess = CommonOptions.Preprocess();
+        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, rejectBelow, keepTop, id, json, preprocess };
         command.SetAction(async (parse, _) =>
         {
             var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -139,6 +140,7 @@ internal static class JobCommand
                 ShardSize = parse.GetValue(shardSize),
                 RejectBelow = parse.GetValue(rejectBelow),
                 KeepTopPercent = parse.GetValue(keepTop),
+                Preprocess = CommonOptions.Preprocess(parse, preprocess),
             };
             return await Connected(async client =>
             {

@@ -22,9 +22,10 @@ internal static class ScoreCommand
         var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
+        var preprocess = CommonOptions.Preprocess();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, modelsPath, json, preprocess,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -32,14 +33,15 @@ internal static class ScoreCommand
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
-                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop));
+                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
+                CommonOptions.Preprocess(parse, preprocess));
         });
         return command;
     }
 
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
-        double? rejectBelow = null, double? keepTopPercent = null)
+        double? rejectBelow = null, double? keepTopPercent = null, PreprocessPath? preprocess = null)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -52,6 +54,7 @@ internal static class ScoreCommand
             ShardSize = shardSize,
             RejectBelow = rejectBelow,
             KeepTopPercent = keepTopPercent,
+            Preprocess = preprocess,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })

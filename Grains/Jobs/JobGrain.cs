@@ -198,6 +198,7 @@ internal sealed partial class JobGrain(
             throw new ArgumentException($"job '{JobId}' already exists with another spec; pick a new job id");
         }
         var model = Validate(spec);
+        spec = spec with { Preprocess = spec.Preprocess ?? model.Manifest.DefaultPreprocess() }; // the model's default, fixed for the job's life
         await store.ValidateSources(spec.Sources);
         await store.PrepareOutput(spec.Output);
         Job.Spec = spec;
@@ -233,6 +234,7 @@ internal sealed partial class JobGrain(
         if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
         var model = models.Resolve(spec.Model); // throws ArgumentException naming the models there are
         Curation.CurationLists.Validate(spec, model.Manifest);
+        if (spec.Preprocess is { } p && !Enum.IsDefined(p)) throw new ArgumentException($"unknown preprocessing path {p}: use exact or fast");
         return model;
     }
 
@@ -311,6 +313,7 @@ internal sealed partial class JobGrain(
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
+                Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
             });
         }
         return Task.FromResult<ShardLease?>(null);
@@ -573,6 +576,7 @@ internal sealed partial class JobGrain(
         ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, scoreRange)),
         Message = Job.Message,
         Curation = Job.Curation,
+        Preprocess = Job.Spec.Preprocess ?? PreprocessPath.Exact,
     };
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>

@@ -28,5 +28,12 @@ public sealed class ImageResult
     /// <summary>Time from fetch start to score, in milliseconds.</summary>
     public double Milliseconds { get; set; }
 
+    /// <summary>
+    /// The preprocessing path that made the model input: <c>exact</c>, or <c>fast</c> when the JPEG decoder reduced the
+    /// image first; null when the image was not decoded.
+    /// </summary>
+    public string? Preprocess { get; set; }
+
     public const string Ok = "ok", Error = "error";
+    public const string Exact = "exact", Fast = "fast";
 }

@@ -10,7 +10,7 @@ namespace DpIqa.Results;
 internal static class ResultFiles
 {
     private static readonly string[] Columns =
-        ["path", "score", "status", "error_kind", "error_message", "width", "height", "bytes", "model", "model_version", "model_sha256", "ms"];
+        ["path", "score", "status", "error_kind", "error_message", "width", "height", "bytes", "model", "model_version", "model_sha256", "ms", "preprocess"];
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -46,7 +46,8 @@ internal static class ResultFiles
                       .Append(Csv(r.Model)).Append(',')
                       .Append(Csv(r.ModelVersion)).Append(',')
                       .Append(r.ModelSha256).Append(',')
-                      .Append(r.Milliseconds.ToString("F1", CultureInfo.InvariantCulture)).Append('\n');
+                      .Append(r.Milliseconds.ToString("F1", CultureInfo.InvariantCulture)).Append(',')
+                      .Append(r.Preprocess).Append('\n');
                 }
                 return Encoding.UTF8.GetBytes(sb.ToString());
             }
@@ -86,6 +87,7 @@ internal static class ResultFiles
                     ModelVersion = f[9],
                     ModelSha256 = f[10],
                     Milliseconds = double.Parse(f[11], CultureInfo.InvariantCulture),
+                    Preprocess = f.Count > 12 && f[12].Length > 0 ? f[12] : null, // files written before the column have 12
                 }).ToList();
             case ResultFormat.Jsonl:
                 return Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -137,15 +139,15 @@ internal static class ResultFiles
 
     // JSON lines and Parquet use the same snake_case column names as the CSV header.
     private sealed record JsonRow(string Path, float? Score, string Status, string? ErrorKind, string? ErrorMessage,
-        int? Width, int? Height, long? Bytes, string Model, string ModelVersion, string ModelSha256, double Ms);
+        int? Width, int? Height, long? Bytes, string Model, string ModelVersion, string ModelSha256, double Ms, string? Preprocess);
 
     private static JsonRow ToJson(ImageResult r) => new(r.Path, r.Score, r.Status, r.ErrorKind, r.ErrorMessage, r.Width, r.Height,
-        r.Bytes, r.Model, r.ModelVersion, r.ModelSha256, Math.Round(r.Milliseconds, 1));
+        r.Bytes, r.Model, r.ModelVersion, r.ModelSha256, Math.Round(r.Milliseconds, 1), r.Preprocess);
 
     private static ImageResult FromJson(JsonRow j) => new()
     {
         Path = j.Path, Score = j.Score, Status = j.Status, ErrorKind = j.ErrorKind, ErrorMessage = j.ErrorMessage,
-        Width = j.Width, Height = j.Height, Bytes = j.Bytes, Model = j.Model, ModelVersion = j.ModelVersion, ModelSha256 = j.ModelSha256, Milliseconds = j.Ms,
+        Width = j.Width, Height = j.Height, Bytes = j.Bytes, Model = j.Model, ModelVersion = j.ModelVersion, ModelSha256 = j.ModelSha256, Milliseconds = j.Ms, Preprocess = j.Preprocess,
     };
 
     private sealed class ParquetRow
@@ -162,17 +164,18 @@ internal static class ResultFiles
         [JsonPropertyName("model_version")] public string ModelVersion { get; set; } = "";
         [JsonPropertyName("model_sha256")] public string ModelSha256 { get; set; } = "";
         [JsonPropertyName("ms")] public double Ms { get; set; }
+        [JsonPropertyName("preprocess")] public string? Preprocess { get; set; }
 
         public static ParquetRow From(ImageResult r) => new()
         {
             Path = r.Path, Score = r.Score, Status = r.Status, ErrorKind = r.ErrorKind, ErrorMessage = r.ErrorMessage,
-            Width = r.Width, Height = r.Height, Bytes = r.Bytes, Model = r.Model, ModelVersion = r.ModelVersion, ModelSha256 = r.ModelSha256, Ms = Math.Round(r.Milliseconds, 1),
+            Width = r.Width, Height = r.Height, Bytes = r.Bytes, Model = r.Model, ModelVersion = r.ModelVersion, ModelSha256 = r.ModelSha256, Ms = Math.Round(r.Milliseconds, 1), Preprocess = r.Preprocess,
         };
 
         public ImageResult To() => new()
         {
             Path = Path, Score = Score, Status = Status, ErrorKind = ErrorKind, ErrorMessage = ErrorMessage,
-            Width = Width, Height = Height, Bytes = Bytes, Model = Model, ModelVersion = ModelVersion, ModelSha256 = ModelSha256, Milliseconds = Ms,
+            Width = Width, Height = Height, Bytes = Bytes, Model = Model, ModelVersion = ModelVersion, ModelSha256 = ModelSha256, Milliseconds = Ms, Preprocess = Preprocess,
         };
     }
 

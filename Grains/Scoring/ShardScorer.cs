@@ -39,13 +39,13 @@ internal sealed class ShardScorer
         var results = new ImageResult[items.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
-            async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, ct));
+            async (i, ct) => results[i] = await ScoreOne(items[i], session, manifest, lease.Preprocess, ct));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
         return Aggregate(results, lease.ResultFile, manifest.Version);
     }
 
-    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct)
+    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, PreprocessPath preprocess, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var result = new ImageResult { Path = item.Path, Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256 };
@@ -65,7 +65,7 @@ internal sealed class ShardScorer
             await _decodeSlots.WaitAsync(ct);
             try
             {
-                image = Preprocessor.Run(bytes, _limits);
+                image = Preprocessor.Run(bytes, _limits, preprocess);
             }
             finally
             {
@@ -75,6 +75,7 @@ internal sealed class ShardScorer
             {
                 result.Width = image.OriginalWidth;
                 result.Height = image.OriginalHeight;
+                result.Preprocess = image.Path == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact;
                 float score;
                 try
                 {

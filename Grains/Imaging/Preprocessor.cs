@@ -23,7 +23,15 @@ internal static class Preprocessor
         var rgb = ArrayPool<byte>.Shared.Rent(PixelBytes);
         try
         {
-            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size);
+            // A reduced decode is the image at n/8 scale, its last row and column partly padding: resize what the
+            // image covers (full size * n/8), so each output pixel samples the same place as on the exact path.
+            double extentX = 0, extentY = 0;
+            if (decoded.Reduced)
+            {
+                double n = Math.Round(8.0 * decoded.Width / decoded.FullWidth);
+                (extentX, extentY) = (decoded.FullWidth * n / 8, decoded.FullHeight * n / 8);
+            }
+            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY);
         }
         catch
         {

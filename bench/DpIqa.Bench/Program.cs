@@ -28,10 +28,11 @@ namespace DpIqa.Bench
         }
 
         /// <summary>Runs the PIL baseline script; returns its best ms/image.</summary>
-        public static double Pil(int workers, int repeats, IEnumerable<string> files)
+        public static double Pil(int workers, int repeats, IEnumerable<string> files, bool draft = false)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString() }.Concat(files))
+            string[] head = [Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString(), .. (draft ? new[] { "--draft" } : [])];
+            foreach (var a in head.Concat(files))
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var output = p.StandardOutput.ReadToEnd();

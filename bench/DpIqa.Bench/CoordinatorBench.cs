@@ -44,7 +44,21 @@ internal static class CoordinatorBench
         {
             await using var silo = await LocalSilo.Start(settings, verbose: false, jobStateInBlob: azurite);
             var store = silo.Services<ObjectStore>();
-            if (azurite) await store.WriteWhole(Locations.Blob("bench/listing.txt"), listingBytes);
+            if (azurite)
+            {
+                // On a loaded machine Azurite may take a while to answer after its ports open.
+                for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(1000))
+                {
+                    try
+                    {
+                        await store.WriteWhole(Locations.Blob("bench/listing.txt"), listingBytes);
+                        break;
+                    }
+                    catch (Exception e) when (DateTime.UtcNow < deadline && e is not OperationCanceledException)
+                    {
+                    }
+                }
+            }
             var job = silo.Grains.GetGrain<IJobGrain>("coordinator-" + Guid.NewGuid().ToString("N")[..8]);
             var sw = Stopwatch.StartNew();
             await job.Start(new JobSpec { Sources = [source], Model = "proxy-sharpness", Output = output, ShardSize = shardSize });

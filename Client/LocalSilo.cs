@@ -22,7 +22,9 @@ internal sealed class LocalSilo : IAsyncDisposable
 
     public T Services<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
-    public static async Task<LocalSilo> Start(IEnumerable<KeyValuePair<string, string?>> settings, bool verbose)
+    /// <param name="jobStateInBlob">Keep job state in Azure Blob grain storage (Storage:ConnectionString), as a cluster
+    /// does, instead of in memory: for benchmarks of the coordinator on real storage.</param>
+    public static async Task<LocalSilo> Start(IEnumerable<KeyValuePair<string, string?>> settings, bool verbose, bool jobStateInBlob = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddEnvironmentVariables().AddInMemoryCollection(settings);
@@ -34,7 +36,10 @@ internal sealed class LocalSilo : IAsyncDisposable
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
-            silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
+            if (jobStateInBlob)
+                SiloSetup.AddJobStorage(silo, builder.Configuration.GetSection(Storage.StorageOptions.Section).Get<Storage.StorageOptions>() ?? new());
+            else
+                silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
             silo.UseInMemoryReminderService();
             silo.AddDpIqa(builder.Configuration);
             silo.AcceptAnyLocalPath(); // the user's own machine: any local path, Storage:LocalRoots is for cluster silos

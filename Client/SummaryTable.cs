@@ -10,6 +10,7 @@ internal static class SummaryTable
         var all = summary.All;
         Console.WriteLine();
         Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}  (model {summary.Model} v{summary.ModelVersion})");
+        if (summary.Preprocess != PreprocessPath.Exact) Console.WriteLine($"preprocess: {summary.Preprocess.ToString().ToLowerInvariant()} (results' preprocess column: the path of each image)");
         if (summary.Message is not null) Console.WriteLine($"note: {summary.Message}");
         Console.WriteLine($"images {all.Count}, scored {all.Scored - summary.Reused}, reused {summary.Reused}, failed {all.Failed}" +
             (all.Failed > 0 ? " (" + string.Join(", ", all.FailedByKind.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}")) + ")" : "") +

@@ -49,6 +49,8 @@ public sealed record JobSpec
     [Id(15)] public double? DriftThreshold { get; init; }
     /// <summary>The score cache file where the silos have no table storage (default: score-cache.jsonl beside the results).</summary>
     [Id(16)] public string? ScoreCacheFile { get; init; }
+    /// <summary>Preprocessing path (<c>--preprocess</c>); null: the model's default (its manifest's <c>preprocess</c>, normally exact).</summary>
+    [Id(17)] public PreprocessPath? Preprocess { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -142,4 +144,6 @@ public sealed record ShardLease
     [Id(9)] public bool Incremental { get; init; }
     /// <summary>The score cache file, used where the silo has no table storage.</summary>
     [Id(10)] public string? ScoreCacheFile { get; init; }
+    /// <summary>Preprocessing path the job asks for (resolved from the job and the model when the job started).</summary>
+    [Id(11)] public PreprocessPath Preprocess { get; init; }
 }

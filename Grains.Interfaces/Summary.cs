@@ -71,6 +71,8 @@ public sealed record JobSummary
     [Id(11)] public DriftReport? Drift { get; init; }
     /// <summary>What the curation actions (--tag, --quarantine) did.</summary>
     [Id(12)] public CurationActionsResult? Actions { get; init; }
+    /// <summary>The preprocessing path the job asked for (each result row says which path scored that image).</summary>
+    [Id(13)] public PreprocessPath Preprocess { get; init; }
 }
 
 /// <summary>Tags set and blobs quarantined by a job's curation actions; failures are counted and listed, never fatal.</summary>

@@ -10,6 +10,20 @@ internal static class CommonOptions
         Description = "Folder of imported models (config Models:Path; default ~/.dpiqa/models)",
     };
 
+    /// <summary><c>--preprocess exact|fast</c>; unset: the model's default (its manifest's <c>preprocess</c>, normally exact).</summary>
+    public static Option<string?> Preprocess()
+    {
+        var option = new Option<string?>("--preprocess")
+        {
+            Description = "exact (bit-identical to PIL, the default) or fast (JPEGs decoded reduced by libjpeg-turbo, several times faster, scores differ slightly)",
+        };
+        option.AcceptOnlyFromAmong("exact", "fast");
+        return option;
+    }
+
+    public static PreprocessPath? Preprocess(ParseResult parse, Option<string?> option) =>
+        parse.GetValue(option) is { } value ? Enum.Parse<PreprocessPath>(value, ignoreCase: true) : null;
+
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of tables" };
 
     /// <summary>The global <c>-v</c>: every command accepts it, before or after its own options.</summary>

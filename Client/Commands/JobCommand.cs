@@ -126,7 +126,8 @@ internal static class JobCommand
         var incremental = new Option<bool>("--incremental") { Description = "Reuse cached scores of unchanged images (same ETag/Content-MD5 or size+mtime)" };
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
-        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, incremental, id, json };
+        var preprocess = CommonOptions.Preprocess();
+        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, incremental, id, json, preprocess };
         rules.AddTo(command);
         var judge = new JudgeOptions();
         judge.AddTo(command);
@@ -144,6 +145,7 @@ internal static class JobCommand
                 Incremental = parse.GetValue(incremental),
                 Labels = judge.LabelSource(parse, f => Location("--labels", f)),
                 Cascade = judge.CascadeRule(parse),
+                Preprocess = CommonOptions.Preprocess(parse, preprocess),
             });
             return await Connected(async client =>
             {

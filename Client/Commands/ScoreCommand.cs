@@ -27,9 +27,10 @@ internal static class ScoreCommand
         var json = CommonOptions.Json();
         var judge = new JudgeOptions();
         var report = new Option<bool>("--report") { Description = "Also write report.html (plots, worst and best images) into the --out folder" };
+        var preprocess = CommonOptions.Preprocess();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report,
+            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report, preprocess,
         };
         judge.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -40,7 +41,7 @@ internal static class ScoreCommand
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
                 parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
                 judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report),
-                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental));
+                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental), CommonOptions.Preprocess(parse, preprocess));
         });
         return command;
     }
@@ -48,7 +49,7 @@ internal static class ScoreCommand
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
         double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false,
-        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false)
+        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false, PreprocessPath? preprocess = null)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -66,6 +67,7 @@ internal static class ScoreCommand
             RejectBottomPercent = rejectBottomPercent,
             PerFolder = perFolder,
             Incremental = incremental,
+            Preprocess = preprocess,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in new[] { "shards", "manifests" })

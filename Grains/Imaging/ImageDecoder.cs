@@ -13,8 +13,12 @@ namespace DpIqa.Imaging;
 /// </summary>
 internal static class ImageDecoder
 {
-    /// <summary>Decodes <paramref name="data"/> or throws <see cref="ImageError"/>.</summary>
-    public static DecodedImage Decode(ReadOnlySpan<byte> data, ImageLimits limits)
+    /// <summary>
+    /// Decodes <paramref name="data"/> or throws <see cref="ImageError"/>. With <paramref name="jpegMinSide"/> &gt; 0 a JPEG is
+    /// decoded reduced in the DCT domain (libjpeg-turbo's scale n/8) by the largest factor that keeps both sides at least
+    /// that many pixels; <see cref="DecodedImage.Reduced"/> says whether it was. Limits apply to the full size.
+    /// </summary>
+    public static DecodedImage Decode(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide = 0)
     {
         if (data.Length == 0) throw new ImageError(ImageErrorKind.Decode, "the file is empty");
         if (data.Length > limits.MaxBytes)
@@ -25,7 +29,7 @@ internal static class ImageDecoder
             ImageFormat.Unknown => throw new ImageError(ImageErrorKind.Unsupported,
                 "not a JPEG, PNG, WebP, BMP, GIF or TIFF file (the first bytes match none of them)"),
             ImageFormat.Tiff => DecodeWithImageSharp(data, limits),
-            _ => DecodeWithSkia(data, format, limits),
+            _ => DecodeWithSkia(data, format, limits, format == ImageFormat.Jpeg ? jpegMinSide : 0),
         };
     }
 
@@ -37,7 +41,7 @@ internal static class ImageDecoder
                 $"{width}x{height} = {width * height:N0} pixels, over the limit of {limits.MaxPixels:N0} (Imaging:MaxPixels)");
     }
 
-    private static unsafe DecodedImage DecodeWithSkia(ReadOnlySpan<byte> data, ImageFormat format, ImageLimits limits)
+    private static unsafe DecodedImage DecodeWithSkia(ReadOnlySpan<byte> data, ImageFormat format, ImageLimits limits, int minSide)
     {
         JpegStructure? jpeg = null;
         if (format == ImageFormat.Jpeg)
@@ -59,11 +63,12 @@ internal static class ImageDecoder
             CheckPixels(info.Width, info.Height, limits);
             if (png is { BitDepth: 16 }) return DecodeSixteenBitPng(data, png.Value);
 
-            var image = DecodedImage.Rent(info.Width, info.Height);
+            var size = minSide > 0 ? ReducedSize(codec, minSide) : info.Size;
+            var image = DecodedImage.Rent(size.Width, size.Height, info.Width, info.Height);
             try
             {
                 // No colour space on the destination: Skia then applies no colour management, like PIL.
-                var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+                var target = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
                 SKCodecResult result;
                 fixed (byte* px = image.Writable) result = codec.GetPixels(target, (IntPtr)px);
                 ThrowOnFailure(result, format);
@@ -75,6 +80,20 @@ internal static class ImageDecoder
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// The smallest size the codec decodes to directly (libjpeg-turbo scales by n/8 in the DCT domain, n = 1..8) whose
+    /// sides are both at least <paramref name="minSide"/>; the full size when no reduction keeps them.
+    /// </summary>
+    private static SKSizeI ReducedSize(SKCodec codec, int minSide)
+    {
+        for (int n = 1; n < 8; n++)
+        {
+            var scaled = codec.GetScaledDimensions(n / 8f);
+            if (scaled.Width >= minSide && scaled.Height >= minSide) return scaled;
+        }
+        return codec.Info.Size;
     }
 
     private static void ThrowOnFailure(SKCodecResult result, ImageFormat format)

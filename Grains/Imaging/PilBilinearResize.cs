@@ -29,10 +29,13 @@ internal static class PilBilinearResize
         public required int Size;
     }
 
-    /// <summary>precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1).</summary>
-    internal static Coefficients Precompute(int inSize, int outSize)
+    /// <summary>
+    /// precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1). <paramref name="extent"/> is
+    /// Pillow's <c>box</c> right edge: the part of the input, in pixels, that maps onto the output (default all of it).
+    /// </summary>
+    internal static Coefficients Precompute(int inSize, int outSize, double extent = 0)
     {
-        double in0 = 0f, in1 = (float)inSize;
+        double in0 = 0f, in1 = (float)(extent > 0 ? extent : inSize);
         double scale = (double)(float)(in1 - in0) / outSize;
         double filterScale = scale < 1.0 ? 1.0 : scale;
         double support = 1.0 * filterScale;
@@ -80,14 +83,17 @@ internal static class PilBilinearResize
     /// <summary>
     /// Resizes an RGBA image (<paramref name="srcStride"/> bytes per row) to <paramref name="dstWidth"/> x
     /// <paramref name="dstHeight"/>, writing packed RGB (3 bytes per pixel) into <paramref name="dstRgb"/>.
+    /// <paramref name="extentX"/> and <paramref name="extentY"/> (Pillow's <c>box</c> right and bottom edges, default the
+    /// whole image) say how much of the source maps onto the output: a JPEG decoded at n/8 scale is
+    /// ceil(size * n / 8) pixels, the last one partly padding, so the image itself spans size * n / 8 of them.
     /// </summary>
     public static unsafe void ResizeRgbaToRgb(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride,
-        Span<byte> dstRgb, int dstWidth, int dstHeight)
+        Span<byte> dstRgb, int dstWidth, int dstHeight, double extentX = 0, double extentY = 0)
     {
         if (dstRgb.Length < dstWidth * dstHeight * 3) throw new ArgumentException("destination too small", nameof(dstRgb));
         if (src.Length < (long)srcStride * (srcHeight - 1) + srcWidth * 4) throw new ArgumentException("source too small", nameof(src));
-        var horizontal = Precompute(srcWidth, dstWidth);
-        var vertical = Precompute(srcHeight, dstHeight);
+        var horizontal = Precompute(srcWidth, dstWidth, extentX);
+        var vertical = Precompute(srcHeight, dstHeight, extentY);
 
         // Only the source rows the vertical pass reads go through the horizontal pass.
         int rowFirst = vertical.Start[0];

@@ -13,26 +13,40 @@ internal static class Preprocessor
     public const int Size = 512;
     public const int PixelBytes = Size * Size * 3;
 
-    public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits)
+    /// <summary>
+    /// Decodes and resizes <paramref name="data"/>. <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image
+    /// first (never below <see cref="Size"/> on either side); the resize after it is the same PIL bilinear.
+    /// </summary>
+    public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, PreprocessPath path = PreprocessPath.Exact)
     {
-        using var decoded = ImageDecoder.Decode(data, limits);
+        using var decoded = ImageDecoder.Decode(data, limits, path == PreprocessPath.Fast ? Size : 0);
         var rgb = ArrayPool<byte>.Shared.Rent(PixelBytes);
         try
         {
-            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size);
+            // A reduced decode is the image at n/8 scale, its last row and column partly padding: resize what the
+            // image covers (full size * n/8), so each output pixel samples the same place as on the exact path.
+            double extentX = 0, extentY = 0;
+            if (decoded.Reduced)
+            {
+                double n = Math.Round(8.0 * decoded.Width / decoded.FullWidth);
+                (extentX, extentY) = (decoded.FullWidth * n / 8, decoded.FullHeight * n / 8);
+            }
+            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY);
         }
         catch
         {
             ArrayPool<byte>.Shared.Return(rgb);
             throw;
         }
-        return new PreprocessedImage(rgb, decoded.Width, decoded.Height);
+        return new PreprocessedImage(rgb, decoded.FullWidth, decoded.FullHeight, decoded.Reduced ? PreprocessPath.Fast : PreprocessPath.Exact);
     }
 }
 
-/// <summary>A 512x512 RGB image (pooled) and the original size.</summary>
-internal sealed class PreprocessedImage(byte[] rgb, int originalWidth, int originalHeight) : IDisposable
+/// <summary>A 512x512 RGB image (pooled), the original size and the path that made it.</summary>
+internal sealed class PreprocessedImage(byte[] rgb, int originalWidth, int originalHeight, PreprocessPath path = PreprocessPath.Exact) : IDisposable
 {
+    /// <summary>Exact, or fast when the decoder reduced the image before the resize.</summary>
+    public PreprocessPath Path { get; } = path;
     private byte[]? _rgb = rgb;
     public int OriginalWidth { get; } = originalWidth;
     public int OriginalHeight { get; } = originalHeight;

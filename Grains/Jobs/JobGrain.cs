@@ -203,6 +203,7 @@ internal sealed partial class JobGrain(
         }
         var model = Validate(spec);
         if (spec.Labels is not null) await Evaluation.JobEvaluation.ReadLabels(store, spec.Labels); // a bad labels file is refused now, not after the job
+        spec = spec with { Preprocess = spec.Preprocess ?? model.Manifest.DefaultPreprocess() }; // the model's default, fixed for the job's life
         await store.ValidateSources(spec.Sources);
         await store.PrepareOutput(spec.Output);
         Job.Spec = spec;
@@ -239,6 +240,7 @@ internal sealed partial class JobGrain(
         var model = models.Resolve(spec.Model); // throws ArgumentException naming the models there are
         Curation.CurationLists.Validate(spec, model.Manifest);
         Cascade.CascadeRules.Validate(spec, models);
+        if (spec.Preprocess is { } p && !Enum.IsDefined(p)) throw new ArgumentException($"unknown preprocessing path {p}: use exact or fast");
         return model;
     }
 
@@ -321,6 +323,7 @@ internal sealed partial class JobGrain(
                 Cascade = Cascade.CascadeRules.Band(spec),
                 Incremental = spec.Incremental,
                 ScoreCacheFile = spec.ScoreCacheFile ?? Locations.Join(spec.Output, "score-cache.jsonl"),
+                Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
             });
         }
         return Task.FromResult<ShardLease?>(null);
@@ -617,6 +620,7 @@ internal sealed partial class JobGrain(
         Reused = Job.Reused,
         Drift = Job.Drift,
         Actions = Job.Actions,
+        Preprocess = Job.Spec.Preprocess ?? PreprocessPath.Exact,
     };
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>

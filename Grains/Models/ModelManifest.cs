@@ -30,10 +30,20 @@ public sealed record ModelManifest
     /// <summary>[lower, upper] of the scores the model gives; null (no <c>score_range</c>) when unknown.</summary>
     [JsonPropertyName("score_range")] public double[]? ScoreRange { get; init; }
     [JsonPropertyName("direction")] public string Direction { get; init; } = HigherIsBetter;
+    /// <summary>Default preprocessing path for jobs that do not choose one: <c>exact</c> (the default) or <c>fast</c>.</summary>
+    [JsonPropertyName("preprocess")] public string Preprocess { get; init; } = "exact";
     /// <summary>External-data files (models over 2 GB) and their sha256.</summary>
     [JsonPropertyName("external_data")] public Dictionary<string, string>? ExternalData { get; init; }
 
     /// <summary>The declared score range, or null when the manifest declares none or one that is not [lower, upper] with lower &lt; upper.</summary>
     public (double Lower, double Upper)? DeclaredRange() =>
         ScoreRange is [var lower, var upper] && double.IsFinite(lower) && double.IsFinite(upper) && lower < upper ? (lower, upper) : null;
+
+    /// <summary>The manifest's <c>preprocess</c> as a path; an unknown value is an invalid request naming the model.</summary>
+    public PreprocessPath DefaultPreprocess() => Preprocess.ToLowerInvariant() switch
+    {
+        "exact" => PreprocessPath.Exact,
+        "fast" => PreprocessPath.Fast,
+        _ => throw new ArgumentException($"model '{Name}': its manifest's preprocess is '{Preprocess}'; set it to exact or fast"),
+    };
 }

@@ -32,5 +32,12 @@ public sealed class ImageResult
     /// <summary>The score came from the score cache (the image was unchanged): not fetched, not scored again.</summary>
     public bool Reused { get; set; }
 
+    /// <summary>
+    /// The preprocessing path that made the model input: <c>exact</c>, or <c>fast</c> when the JPEG decoder reduced the
+    /// image first; null when the image was not decoded.
+    /// </summary>
+    public string? Preprocess { get; set; }
+
     public const string Ok = "ok", Error = "error";
+    public const string Exact = "exact", Fast = "fast";
 }

@@ -10,7 +10,7 @@ namespace DpIqa.Results;
 internal static class ResultFiles
 {
     private static readonly string[] Columns =
-        ["path", "score", "status", "error_kind", "error_message", "width", "height", "bytes", "model", "model_version", "model_sha256", "ms", "teacher_score", "reused"];
+        ["path", "score", "status", "error_kind", "error_message", "width", "height", "bytes", "model", "model_version", "model_sha256", "ms", "teacher_score", "reused", "preprocess"];
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -48,7 +48,8 @@ internal static class ResultFiles
                       .Append(r.ModelSha256).Append(',')
                       .Append(r.Milliseconds.ToString("F1", CultureInfo.InvariantCulture)).Append(',')
                       .Append(r.TeacherScore?.ToString("R", CultureInfo.InvariantCulture)).Append(',')
-                      .Append(r.Reused ? "true" : "false").Append('\n');
+                      .Append(r.Reused ? "true" : "false").Append(',')
+                      .Append(r.Preprocess).Append('\n');
                 }
                 return Encoding.UTF8.GetBytes(sb.ToString());
             }
@@ -90,6 +91,7 @@ internal static class ResultFiles
                     Milliseconds = double.Parse(f[11], CultureInfo.InvariantCulture),
                     TeacherScore = f.Count < 13 || f[12].Length == 0 ? null : float.Parse(f[12], CultureInfo.InvariantCulture), // files from before the cascade lack the column
                     Reused = f.Count > 13 && f[13] == "true", // files written before the column existed have none
+                    Preprocess = f.Count > 14 && f[14].Length > 0 ? f[14] : null, // files written before the column have none
                 }).ToList();
             case ResultFormat.Jsonl:
                 return Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -142,16 +144,16 @@ internal static class ResultFiles
 
     // JSON lines and Parquet use the same snake_case column names as the CSV header.
     private sealed record JsonRow(string Path, float? Score, string Status, string? ErrorKind, string? ErrorMessage,
-        int? Width, int? Height, long? Bytes, string Model, string ModelVersion, string ModelSha256, double Ms, float? TeacherScore = null, bool Reused = false);
+        int? Width, int? Height, long? Bytes, string Model, string ModelVersion, string ModelSha256, double Ms, float? TeacherScore = null, bool Reused = false, string? Preprocess = null);
 
     private static JsonRow ToJson(ImageResult r) => new(r.Path, r.Score, r.Status, r.ErrorKind, r.ErrorMessage, r.Width, r.Height,
-        r.Bytes, r.Model, r.ModelVersion, r.ModelSha256, Math.Round(r.Milliseconds, 1), r.TeacherScore, r.Reused);
+        r.Bytes, r.Model, r.ModelVersion, r.ModelSha256, Math.Round(r.Milliseconds, 1), r.TeacherScore, r.Reused, r.Preprocess);
 
     private static ImageResult FromJson(JsonRow j) => new()
     {
         Path = j.Path, Score = j.Score, Status = j.Status, ErrorKind = j.ErrorKind, ErrorMessage = j.ErrorMessage,
         Width = j.Width, Height = j.Height, Bytes = j.Bytes, Model = j.Model, ModelVersion = j.ModelVersion, ModelSha256 = j.ModelSha256, Milliseconds = j.Ms,
-        TeacherScore = j.TeacherScore, Reused = j.Reused,
+        TeacherScore = j.TeacherScore, Reused = j.Reused, Preprocess = j.Preprocess,
     };
 
     private sealed class ParquetRow
@@ -170,19 +172,20 @@ internal static class ResultFiles
         [JsonPropertyName("ms")] public double Ms { get; set; }
         [JsonPropertyName("teacher_score")] public float? TeacherScore { get; set; }
         [JsonPropertyName("reused")] public bool Reused { get; set; }
+        [JsonPropertyName("preprocess")] public string? Preprocess { get; set; }
 
         public static ParquetRow From(ImageResult r) => new()
         {
             Path = r.Path, Score = r.Score, Status = r.Status, ErrorKind = r.ErrorKind, ErrorMessage = r.ErrorMessage,
             Width = r.Width, Height = r.Height, Bytes = r.Bytes, Model = r.Model, ModelVersion = r.ModelVersion, ModelSha256 = r.ModelSha256, Ms = Math.Round(r.Milliseconds, 1),
-            TeacherScore = r.TeacherScore, Reused = r.Reused,
+            TeacherScore = r.TeacherScore, Reused = r.Reused, Preprocess = r.Preprocess,
         };
 
         public ImageResult To() => new()
         {
             Path = Path, Score = Score, Status = Status, ErrorKind = ErrorKind, ErrorMessage = ErrorMessage,
             Width = Width, Height = Height, Bytes = Bytes, Model = Model, ModelVersion = ModelVersion, ModelSha256 = ModelSha256, Milliseconds = Ms,
-            TeacherScore = TeacherScore, Reused = Reused,
+            TeacherScore = TeacherScore, Reused = Reused, Preprocess = Preprocess,
         };
     }
 

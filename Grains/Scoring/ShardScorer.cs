@@ -42,10 +42,12 @@ internal sealed class ShardScorer
         var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);
         var results = new ImageResult[items.Count];
         // Incremental: an image whose version is the one its cached score was computed for is neither fetched nor scored.
-        var cached = lease.Incremental ? await _cache.Lookup(manifest.Sha256, items, lease.ScoreCacheFile, cancellationToken) : null;
+        // The fast path's scores differ slightly from the exact path's, so each path has its own cached scores.
+        var cacheKey = lease.Preprocess == PreprocessPath.Fast ? manifest.Sha256 + ".fast" : manifest.Sha256;
+        var cached = lease.Incremental ? await _cache.Lookup(cacheKey, items, lease.ScoreCacheFile, cancellationToken) : null;
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
-            async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade) ?? await ScoreOne(items[i], session, manifest, ct, lease.Cascade, teacher));
+            async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
         if (lease.Incremental)
@@ -53,23 +55,25 @@ internal sealed class ShardScorer
             var fresh = items.Zip(results).Where(p => !p.Second.Reused && p.Second.Score is not null && p.First.Version is not null)
                 .Select(p => (p.First, new ScoreCache.CachedScore(p.First.Version!, p.Second.Score!.Value, p.Second.Width, p.Second.Height, p.Second.Bytes, DateTimeOffset.UtcNow)))
                 .ToList();
-            await _cache.Store(manifest.Sha256, fresh, lease.ScoreCacheFile, cancellationToken);
+            await _cache.Store(cacheKey, fresh, lease.ScoreCacheFile, cancellationToken);
         }
         return Aggregate(results, lease.ResultFile, manifest.Version);
     }
 
     // A cached score inside the cascade's band is not reused: the cache holds no teacher score, and the teacher decides there.
-    private static ImageResult? Reused(SourceItem item, IReadOnlyDictionary<string, ScoreCache.CachedScore>? cached, ModelManifest manifest, TeacherBand? cascade) =>
+    private static ImageResult? Reused(SourceItem item, IReadOnlyDictionary<string, ScoreCache.CachedScore>? cached, ModelManifest manifest, TeacherBand? cascade,
+        PreprocessPath preprocess) =>
         cached is not null && item.Version is { } version && cached.TryGetValue(item.Location, out var hit) && hit.Version == version
             && !(cascade is not null && Cascade.CascadeRules.InBand(cascade, hit.Score))
             ? new ImageResult
             {
                 Path = item.Path, Score = hit.Score, Status = ImageResult.Ok, Width = hit.Width, Height = hit.Height, Bytes = hit.Bytes,
                 Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256, Reused = true,
+                Preprocess = preprocess == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact,
             }
             : null;
 
-    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, CancellationToken ct,
+    private async Task<ImageResult> ScoreOne(SourceItem item, ModelSession session, ModelManifest manifest, PreprocessPath preprocess, CancellationToken ct,
         TeacherBand? cascade = null, ModelSession? teacher = null)
     {
         var started = Stopwatch.GetTimestamp();
@@ -93,7 +97,7 @@ internal sealed class ShardScorer
             try
             {
                 var preprocessing = Stopwatch.GetTimestamp();
-                image = Preprocessor.Run(bytes, _limits);
+                image = Preprocessor.Run(bytes, _limits, preprocess);
                 DpIqaMetrics.Preprocessed(Stopwatch.GetElapsedTime(preprocessing));
             }
             finally
@@ -104,6 +108,7 @@ internal sealed class ShardScorer
             {
                 result.Width = image.OriginalWidth;
                 result.Height = image.OriginalHeight;
+                result.Preprocess = image.Path == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact;
                 float score;
                 try
                 {

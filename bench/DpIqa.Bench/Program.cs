@@ -2,17 +2,26 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | incremental | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | coordinator-azurite | memory | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
 if (what is "chaos") return await ChaosBench.Run(root, args[1..]);
+if (what is "memory-one") return await MemoryBench.One(root, int.Parse(args[1], CultureInfo.InvariantCulture));
 if (what is "preprocess" or "all") await PreprocessBench.Run(root);
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
 if (what is "student" or "all") await StudentBench.Run(root);
 if (what is "cluster" or "all") await ClusterBench.Run(root);
 if (what is "incremental" or "all") await IncrementalBench.Run(root);
-if (what is "coordinator" or "all") { await CoordinatorBench.Run(shardSize: 1000); await CoordinatorBench.Run(shardSize: 256); }
+if (what is "coordinator" or "all")
+{
+    await CoordinatorBench.Run(root, azurite: false, shardSize: 1000);
+    await CoordinatorBench.Run(root, azurite: false, shardSize: 256);
+    await CoordinatorBench.Run(root, azurite: false, shardSize: 1000, folders: 1); // the README's "1 folder" row
+}
+if (what is "coordinator-azurite" or "all")
+    await CoordinatorBench.Run(root, azurite: true, items: what == "coordinator-azurite" && args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000, shardSize: 1000);
+if (what is "memory" or "all") await MemoryBench.Run(root, what == "memory" ? args[1..] : []);
 return 0;
 
 namespace DpIqa.Bench
@@ -29,10 +38,11 @@ namespace DpIqa.Bench
         }
 
         /// <summary>Runs the PIL baseline script; returns its best ms/image.</summary>
-        public static double Pil(int workers, int repeats, IEnumerable<string> files)
+        public static double Pil(int workers, int repeats, IEnumerable<string> files, bool draft = false)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString() }.Concat(files))
+            string[] head = [Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString(), .. (draft ? new[] { "--draft" } : [])];
+            foreach (var a in head.Concat(files))
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var output = p.StandardOutput.ReadToEnd();

@@ -69,16 +69,3 @@ public interface IJobCatalogGrain : IGrainWithStringKey
     /// <summary>All jobs, active first, newest first.</summary>
     [Alias("AllJobs")] Task<IReadOnlyList<string>> AllJobs();
 }
-
-/// <summary>
-/// Silo-local, stateless scoring (one activation per concurrent call on the silo that calls it):
-/// fetches a shard's images, decodes and preprocesses them, runs the model through the silo's
-/// batching inference service and writes the shard's result file.
-/// </summary>
-[Alias("dpiqa.IScoringGrain")]
-public interface IScoringGrain : IGrainWithIntegerKey
-{
-    /// <summary>Scores every image of the leased shard. Never throws for a bad image: it becomes an error record.</summary>
-    [Alias("ScoreShard"), ResponseTimeout("01:00:00")]
-    Task<ShardOutcome> ScoreShard(ShardLease lease);
-}

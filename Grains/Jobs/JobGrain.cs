@@ -32,10 +32,8 @@ internal sealed partial class JobGrain(
 {
     public const string StorageName = SiloSetup.JobStorage;
 
-    private sealed record ActiveLease(Guid Token, string Worker, DateTimeOffset Deadline);
-
-    private readonly Queue<int> _waiting = new();
-    private readonly Dictionary<int, ActiveLease> _leases = new();
+    /// <summary>Shards waiting and leased (in memory only: after a failover the unfinished shards wait again). Made on activation.</summary>
+    private LeaseTable _leases = null!;
     private Task? _listing;
     private Task? _curation;
     private Task? _finishing;
@@ -66,13 +64,14 @@ internal sealed partial class JobGrain(
     {
         // The live record; the storage only ever gets copies of it (see Write).
         _job = state.State;
+        _leases = new LeaseTable(LeaseDuration, shard => Job.IsDone(shard));
         _gauges = DpIqaMetrics.TrackJob(JobId, Reading);
         Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
         if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {
             for (int shard = 0; shard < Job.ShardCount; shard++)
-                if (!Job.IsDone(shard)) _waiting.Enqueue(shard);
+                if (!Job.IsDone(shard)) _leases.Enqueue(shard);
             if (!Job.ListingDone) _listing = RunListing();
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
             _ = WatchMembership();
@@ -273,7 +272,7 @@ internal sealed partial class JobGrain(
             Job.State = JobState.Failed;
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
-            _waiting.Clear();
+            _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the failed job");
             await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
@@ -291,7 +290,7 @@ internal sealed partial class JobGrain(
         Job.EnsureCapacity(Job.ShardCount);
         Job.Total += items.Count;
         items.Clear();
-        if (Job.State == JobState.Running) _waiting.Enqueue(shard);
+        if (Job.State == JobState.Running) _leases.Enqueue(shard);
         Changed();
     }
 
@@ -299,13 +298,11 @@ internal sealed partial class JobGrain(
     {
         if (Job.State != JobState.Running) return Task.FromResult<ShardLease?>(null);
         var now = DateTimeOffset.UtcNow;
-        ReclaimExpired(now);
+        _leases.Expire(now, Expired);
         if (_finishing is not null) return Task.FromResult<ShardLease?>(null);
-        while (_waiting.TryDequeue(out var shard))
+        if (_leases.Grant(worker, now) is { } granted)
         {
-            if (Job.IsDone(shard) || _leases.ContainsKey(shard)) continue;
-            var lease = new ActiveLease(Guid.NewGuid(), worker, now + LeaseDuration);
-            _leases[shard] = lease;
+            var (shard, lease) = granted;
             DpIqaMetrics.JobLeaseEvent("granted");
             if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
             if (_rateSince is null) { _rateSince = now; _doneAtRateStart = Job.All.Scored + Job.All.Failed; }
@@ -329,15 +326,10 @@ internal sealed partial class JobGrain(
         return Task.FromResult<ShardLease?>(null);
     }
 
-    private void ReclaimExpired(DateTimeOffset now)
+    private void Expired(int shard, LeaseTable.Held lease)
     {
-        foreach (var (shard, lease) in _leases.Where(l => l.Value.Deadline < now).ToList())
-        {
-            _leases.Remove(shard);
-            _waiting.Enqueue(shard);
-            DpIqaMetrics.JobLeaseEvent("expired");
-            Log.LeaseExpired(logger, JobId, shard, lease.Worker);
-        }
+        DpIqaMetrics.JobLeaseEvent("expired");
+        Log.LeaseExpired(logger, JobId, shard, lease.Worker);
     }
 
     /// <summary>
@@ -352,10 +344,8 @@ internal sealed partial class JobGrain(
             {
                 if (_leases.Count == 0) continue;
                 var dead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToString()).ToHashSet();
-                foreach (var (shard, lease) in _leases.Where(l => dead.Contains(SiloOf(l.Value.Worker))).ToList())
+                foreach (var (shard, lease) in _leases.ReleaseWhere(worker => dead.Contains(SiloOf(worker))))
                 {
-                    _leases.Remove(shard);
-                    _waiting.Enqueue(shard);
                     DpIqaMetrics.JobLeaseEvent("dead_silo");
                     Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
                 }
@@ -370,12 +360,8 @@ internal sealed partial class JobGrain(
 
     public Task<bool> Renew(int shard, Guid token)
     {
-        var now = DateTimeOffset.UtcNow;
-        ReclaimExpired(now); // a lease past its deadline cannot be renewed, only leased again
-        if (Job.State != JobState.Running || !_leases.TryGetValue(shard, out var lease) || lease.Token != token)
-            return Task.FromResult(false);
-        _leases[shard] = lease with { Deadline = now + LeaseDuration };
-        return Task.FromResult(true);
+        if (Job.State != JobState.Running) return Task.FromResult(false);
+        return Task.FromResult(_leases.Renew(shard, token, DateTimeOffset.UtcNow, Expired));
     }
 
     public async Task<bool> Complete(int shard, Guid token, ShardOutcome outcome)
@@ -393,11 +379,7 @@ internal sealed partial class JobGrain(
         if (outcome.ModelVersion is { } version && Job.ModelVersion is not null && version != Job.ModelVersion)
         {
             // Scores of another model version must not mix into this job: the shard goes back for a silo with the right one.
-            if (_leases.TryGetValue(shard, out var held) && held.Token == token)
-            {
-                _leases.Remove(shard);
-                _waiting.Enqueue(shard);
-            }
+            _leases.Reject(shard, token);
             Job.Message = $"a silo scored with {Job.Spec.Model} v{version} but the job uses v{Job.ModelVersion}: its shards are redone; give every silo the same model catalog";
             Changed();
             Log.WrongModelVersion(logger, JobId, shard, version, Job.ModelVersion);
@@ -405,10 +387,10 @@ internal sealed partial class JobGrain(
         }
         // The first completion counts, even from a worker whose lease expired: its result file (named by its token)
         // becomes the one published; later runs of the shard wrote files of their own, which are not read.
-        var silo = _leases.TryGetValue(shard, out var lease) && lease.Token == token ? SiloOf(lease.Worker) : "(expired lease)";
-        if (lease is not null && lease.Token != token) Log.LateCompletion(logger, JobId, shard);
+        var (own, late) = _leases.Complete(shard, token);
+        var silo = own is not null ? SiloOf(own.Worker) : "(expired lease)";
+        if (late) Log.LateCompletion(logger, JobId, shard);
         Job.ShardsBySilo[silo] = Job.ShardsBySilo.GetValueOrDefault(silo) + 1;
-        _leases.Remove(shard);
         Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
@@ -420,12 +402,7 @@ internal sealed partial class JobGrain(
 
     public Task Release(int shard, Guid token)
     {
-        if (_leases.TryGetValue(shard, out var lease) && lease.Token == token)
-        {
-            _leases.Remove(shard);
-            _waiting.Enqueue(shard);
-            DpIqaMetrics.JobLeaseEvent("released");
-        }
+        if (_leases.Release(shard, token)) DpIqaMetrics.JobLeaseEvent("released");
         return Task.CompletedTask;
     }
 
@@ -572,7 +549,7 @@ internal sealed partial class JobGrain(
             ShardsLeased = _leases.Count,
             ImagesPerSecond = rate,
             Eta = eta,
-            Workers = _leases.Values.Select(l => l.Worker).Distinct().Count(),
+            Workers = _leases.Workers,
             Message = Job.Message,
             Model = Job.Spec is null ? null : $"{Job.Spec.Model} v{Job.ModelVersion}",
             SubmittedAt = Job.SubmittedAt,
@@ -646,7 +623,6 @@ internal sealed partial class JobGrain(
             Job.FinishedAt = DateTimeOffset.UtcNow;
             Job.Message = "cancelled by a user";
             _stop.Cancel();
-            _waiting.Clear();
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the cancelled job");

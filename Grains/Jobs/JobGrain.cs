@@ -285,7 +285,7 @@ internal sealed partial class JobGrain(
     private async Task AddShard(List<SourceItem> items)
     {
         int shard = Job.ShardCount;
-        await store.WriteWhole(ShardManifest.ManifestPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
+        await store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
         Job.ShardCount++;
         Job.EnsureCapacity(Job.ShardCount);
         Job.Total += items.Count;
@@ -312,14 +312,14 @@ internal sealed partial class JobGrain(
                 JobId = JobId,
                 Shard = shard,
                 Token = lease.Token,
-                Manifest = ShardManifest.ManifestPath(spec.Output, shard),
-                ResultFile = ResultFiles.ShardResultPath(spec.Output, shard, ResultFiles.TokenTag(lease.Token), spec.Format),
+                Manifest = JobLayout.ItemListPath(spec.Output, shard),
+                ResultFile = JobLayout.ResultPath(spec.Output, shard, JobLayout.TokenTag(lease.Token), spec.Format),
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
                 Cascade = Cascade.CascadeRules.Band(spec),
                 Incremental = spec.Incremental,
-                ScoreCacheFile = spec.ScoreCacheFile ?? Locations.Join(spec.Output, "score-cache.jsonl"),
+                ScoreCacheFile = spec.ScoreCacheFile ?? JobLayout.ScoreCacheFile(spec.Output),
                 Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
             });
         }
@@ -367,10 +367,10 @@ internal sealed partial class JobGrain(
     public async Task<bool> Complete(int shard, Guid token, ShardOutcome outcome)
     {
         if (Job.Spec is null || shard < 0 || shard >= Job.ShardCount) return false;
-        uint tag = ResultFiles.TokenTag(token);
+        uint tag = JobLayout.TokenTag(token);
         if (Job.IsDone(shard)) return Job.CountedTag(shard) == tag; // the counted completion, reported again
         if (Job.State is not JobState.Running) return false;
-        var resultFile = ResultFiles.ShardResultPath(Job.Spec.Output, shard, tag, Job.Spec.Format);
+        var resultFile = JobLayout.ResultPath(Job.Spec.Output, shard, tag, Job.Spec.Format);
         if (outcome.ResultFile != resultFile)
         {
             Log.WrongResultFile(logger, JobId, shard, outcome.ResultFile, resultFile);
@@ -424,7 +424,7 @@ internal sealed partial class JobGrain(
         var finishedAt = DateTimeOffset.UtcNow;
         // Built inside the retried step, so a failure to build it is logged (and retried) rather than leaving the job
         // running forever with every shard done.
-        await UntilDone(() => store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
+        await UntilDone(() => store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output),
             JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson), _deactivating.Token), "writing summary.json");
         await UntilDone(() => Save(stored =>
         {
@@ -449,13 +449,13 @@ internal sealed partial class JobGrain(
     /// </summary>
     private async Task RemoveUncountedResults()
     {
-        var folder = Locations.Join(Job.Spec!.Output, ResultFiles.ShardsFolder);
+        var folder = Locations.Join(Job.Spec!.Output, JobLayout.ResultsFolder);
         try
         {
             int removed = 0;
             foreach (var name in await store.ListNames(folder, _deactivating.Token))
             {
-                if (!ResultFiles.TryParseShardResultName(name, out int shard, out uint tag)) continue;
+                if (!JobLayout.TryParseResultName(name, out int shard, out uint tag)) continue;
                 if (shard < Job.ShardCount && Job.IsDone(shard) && Job.CountedTag(shard) == tag) continue;
                 await store.Delete(Locations.Join(folder, name), _deactivating.Token);
                 removed++;
@@ -477,7 +477,7 @@ internal sealed partial class JobGrain(
             // then the evaluation against labels and the cascade's counts - see JobEvaluation.
             var previous = Job.Spec!.PreviousJob is { } p && await GrainFactory.GetGrain<IJobGrain>(p).GetSpec() is not null
                 ? await GrainFactory.GetGrain<IJobGrain>(p).GetSummary() : null;
-            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => ShardManifest.ManifestPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
+            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => JobLayout.ItemListPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
             var done = await Curation.JobCuration.Run(store, Job.Spec, JobId, $"{Job.Spec.Model}/{Job.ModelVersion}", Job.All, Job.ByFolder, shards, BuildSummary().All, previous, _stop.Token);
             Job.Curation = done.Lists;
             Job.Actions = done.Actions;
@@ -488,7 +488,7 @@ internal sealed partial class JobGrain(
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");
-            await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
+            await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -517,7 +517,7 @@ internal sealed partial class JobGrain(
     /// <summary>The counted result file of each done shard, in shard order.</summary>
     private IReadOnlyList<string> CountedResultFiles() =>
         Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone)
-            .Select(shard => ResultFiles.ShardResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
+            .Select(shard => JobLayout.ResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
 
     public static readonly JsonSerializerOptions SummaryJson = new()
     {

@@ -539,7 +539,8 @@ internal sealed partial class JobGrain(
         return Task.FromResult(new JobStatus
         {
             JobId = JobId,
-            State = Job.State,
+            // A record never started reads Pending (0) in storage; callers are told there is no such job.
+            State = Job.Spec is null ? JobState.Unknown : Job.State,
             Total = Job.Total,
             ListingDone = Job.ListingDone,
             Scored = Job.All.Scored,

@@ -211,6 +211,6 @@ public sealed class JobGrainTests : IAsyncLifetime
             ShardSize = shardSize,
         }));
         Assert.Contains(message, e.Message);
-        Assert.Equal(JobState.Pending, (await job.GetStatus()).State);
+        Assert.Equal(JobState.Unknown, (await job.GetStatus()).State); // a refused start leaves no job
     }
 }

@@ -46,8 +46,11 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetResultFiles"), AlwaysInterleave] Task<IReadOnlyList<string>> GetResultFiles();
 
-    /// <summary>The summary once the job's keep/reject lists (if it has a curation rule) are written.</summary>
-    [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForCuration();
+    /// <summary>
+    /// The final summary, once every output of the completed job is stored: summary.json, the completed state and the
+    /// keep/reject lists, evaluation and drift (if asked for). The alias keeps the old name so older clients still call it.
+    /// </summary>
+    [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForOutputs();
 
     /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
     [Alias("Cancel")] Task<JobStatus> Cancel();

@@ -32,7 +32,7 @@ internal static class JobCommand
                 status = await grain.GetStatus();
             }
             progress.Done(status);
-            var summary = await grain.WaitForCuration();
+            var summary = await grain.WaitForOutputs();
             Print(new { status, summary }, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
             return status.State == JobState.Completed ? 0 : 1;
         }));

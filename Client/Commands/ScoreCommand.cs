@@ -103,7 +103,7 @@ internal static class ScoreCommand
             resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
             await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), await job.GetResultFiles(), format, resultsFile);
         }
-        var summary = await job.WaitForCuration();
+        var summary = await job.WaitForOutputs();
         string? reportFile = null;
         if (report && resultsFile is not null)
             reportFile = await Reports.JobReport.Write(silo.Services<DpIqa.Storage.ObjectStore>(), spec, status, summary, await job.GetResultFiles(), output, compare: null, cancellationToken);

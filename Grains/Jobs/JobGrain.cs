@@ -501,7 +501,7 @@ internal sealed partial class JobGrain(
     }
 
     /// <summary>Completes once the job's outputs are stored: summary.json, the completed state, the curation lists (if any).</summary>
-    public async Task<JobSummary> WaitForCuration()
+    public async Task<JobSummary> WaitForOutputs()
     {
         if (_finishing is not null) await _finishing;
         if (_curation is not null) await _curation;

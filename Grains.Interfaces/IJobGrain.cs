@@ -46,39 +46,12 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetResultFiles"), AlwaysInterleave] Task<IReadOnlyList<string>> GetResultFiles();
 
-    /// <summary>The summary once the job's keep/reject lists (if it has a curation rule) are written.</summary>
-    [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForCuration();
+    /// <summary>
+    /// The final summary, once every output of the completed job is stored: summary.json, the completed state and the
+    /// keep/reject lists, evaluation and drift (if asked for). The alias keeps the old name so older clients still call it.
+    /// </summary>
+    [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForOutputs();
 
     /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
     [Alias("Cancel")] Task<JobStatus> Cancel();
-}
-
-/// <summary>The job registry (a single grain, key <see cref="Key"/>): which jobs exist and which want workers.</summary>
-[Alias("dpiqa.IJobCatalogGrain")]
-public interface IJobCatalogGrain : IGrainWithStringKey
-{
-    /// <summary>The one catalog's key.</summary>
-    public const string Key = "catalog";
-
-    /// <summary>Records a new job as active.</summary>
-    [Alias("Add")] Task Add(string jobId);
-    /// <summary>Records that a job no longer needs workers.</summary>
-    [Alias("MarkEnded")] Task MarkEnded(string jobId);
-    /// <summary>Jobs that may have shards to lease.</summary>
-    [Alias("ActiveJobs")] Task<IReadOnlyList<string>> ActiveJobs();
-    /// <summary>All jobs, active first, newest first.</summary>
-    [Alias("AllJobs")] Task<IReadOnlyList<string>> AllJobs();
-}
-
-/// <summary>
-/// Silo-local, stateless scoring (one activation per concurrent call on the silo that calls it):
-/// fetches a shard's images, decodes and preprocesses them, runs the model through the silo's
-/// batching inference service and writes the shard's result file.
-/// </summary>
-[Alias("dpiqa.IScoringGrain")]
-public interface IScoringGrain : IGrainWithIntegerKey
-{
-    /// <summary>Scores every image of the leased shard. Never throws for a bad image: it becomes an error record.</summary>
-    [Alias("ScoreShard"), ResponseTimeout("01:00:00")]
-    Task<ShardOutcome> ScoreShard(ShardLease lease);
 }

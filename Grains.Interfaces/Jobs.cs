@@ -66,6 +66,8 @@ public enum JobState
     Cancelled = 3,
     /// <summary>Could not run at all (e.g. the source could not be listed).</summary>
     Failed = 4,
+    /// <summary>No such job: never started, or its start was refused (new value; the others keep their numbers).</summary>
+    Unknown = 5,
 }
 
 /// <summary>Progress of a job, cheap to query while it runs.</summary>

@@ -71,44 +71,6 @@ public sealed record ScheduleStatus
 }
 
 /// <summary>
-/// One per schedule (key: its name), driven by an Orleans reminder that ticks every minute; each tick computes the
-/// cron occurrences that fell due with Cronos and starts at most one run.
-/// </summary>
-[Alias("dpiqa.IScheduleGrain")]
-public interface IScheduleGrain : IGrainWithStringKey
-{
-    /// <summary>Creates the schedule (the same definition again is accepted as is). Throws <see cref="ArgumentException"/> saying what to fix.</summary>
-    [Alias("Create")] Task<ScheduleStatus> Create(ScheduleSpec spec);
-    /// <summary>The schedule, or null when there is none of that name.</summary>
-    [Alias("GetStatus")] Task<ScheduleStatus?> GetStatus();
-    /// <summary>Starts a run now, unless one is running (runs never overlap).</summary>
-    [Alias("RunNow")] Task<ScheduleRun> RunNow();
-    /// <summary>Stops starting runs (a run in progress goes on).</summary>
-    [Alias("Pause")] Task<ScheduleStatus> Pause();
-    /// <summary>Starts runs again from the next occurrence; those missed while paused are skipped.</summary>
-    [Alias("Resume")] Task<ScheduleStatus> Resume();
-    /// <summary>Removes the schedule and its reminder; runs already started and their outputs stay.</summary>
-    [Alias("Delete")] Task Delete();
-    /// <summary>Evaluates the schedule now: the reminder calls it every minute; tests call it with a fake clock.</summary>
-    [Alias("Tick")] Task Tick();
-}
-
-/// <summary>The schedule registry (a single grain, key <see cref="Key"/>).</summary>
-[Alias("dpiqa.IScheduleCatalogGrain")]
-public interface IScheduleCatalogGrain : IGrainWithStringKey
-{
-    /// <summary>The one catalog's key.</summary>
-    public const string Key = "schedules";
-
-    /// <summary>Records a schedule.</summary>
-    [Alias("Add")] Task Add(string name);
-    /// <summary>Forgets a deleted schedule.</summary>
-    [Alias("Remove")] Task Remove(string name);
-    /// <summary>Every schedule's name, in order.</summary>
-    [Alias("All")] Task<IReadOnlyList<string>> All();
-}
-
-/// <summary>
 /// A run compared with the previous run of its schedule, and the scores of its newly scored images compared with those
 /// of the images it reused (the existing ones), by a two-sample Kolmogorov–Smirnov test.
 /// </summary>

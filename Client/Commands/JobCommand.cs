@@ -32,7 +32,7 @@ internal static class JobCommand
                 status = await grain.GetStatus();
             }
             progress.Done(status);
-            var summary = await grain.WaitForCuration();
+            var summary = await grain.WaitForOutputs();
             Print(new { status, summary }, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
             return status.State == JobState.Completed ? 0 : 1;
         }));
@@ -193,9 +193,7 @@ internal static class JobCommand
             var store = new ObjectStore(Options.Create(storage));
             var file = Path.GetFullPath(parse.GetValue(output)!);
             var format = Path.GetExtension(file).ToLowerInvariant() switch { ".csv" => ResultFormat.Csv, ".jsonl" => ResultFormat.Jsonl, _ => ResultFormat.Parquet };
-            var all = new List<ImageResult>();
-            foreach (var shardFile in await grain.GetResultFiles()) // the counted run of each shard only
-                all.AddRange(await ResultFiles.Decode(await store.Read(shardFile), spec.Format));
+            var all = await JobLayout.ReadResults(store, await grain.GetResultFiles(), spec.Format); // the counted run of each shard only
             await File.WriteAllBytesAsync(file, await ResultFiles.Encode(all, format));
             Print(new { job = status.JobId, rows = all.Count, file }, parse.GetValue(json), () => Console.WriteLine($"{all.Count} results -> {file}"));
             return ExitCodes.Ok;

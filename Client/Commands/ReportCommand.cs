@@ -38,7 +38,7 @@ internal static class ReportCommand
         var grain = client.GetGrain<IJobGrain>(id);
         var spec = await grain.GetSpec() ?? throw new ArgumentException($"there is no job '{id}' in this cluster: check the id with 'dpiqa job list'");
         var status = await grain.GetStatus();
-        var summary = status.State == JobState.Completed ? await grain.WaitForCuration() : await grain.GetSummary();
+        var summary = status.State == JobState.Completed ? await grain.WaitForOutputs() : await grain.GetSummary();
         return new ReportJob(id, spec, status, summary, await grain.GetResultFiles());
     }
 

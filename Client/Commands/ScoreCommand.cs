@@ -70,7 +70,7 @@ internal static class ScoreCommand
             Preprocess = preprocess,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
-        foreach (var sub in new[] { "shards", "manifests" })
+        foreach (var sub in JobLayout.ShardFolders)
             if (Directory.Exists(Path.Combine(output, sub))) Directory.Delete(Path.Combine(output, sub), recursive: true);
 
         var jobId = $"score-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -103,15 +103,15 @@ internal static class ScoreCommand
             resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
             await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), await job.GetResultFiles(), format, resultsFile);
         }
-        var summary = await job.WaitForCuration();
+        var summary = await job.WaitForOutputs();
         string? reportFile = null;
         if (report && resultsFile is not null)
             reportFile = await Reports.JobReport.Write(silo.Services<DpIqa.Storage.ObjectStore>(), spec, status, summary, await job.GetResultFiles(), output, compare: null, cancellationToken);
         if (json)
-            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = Path.Combine(output, "summary.json"), report = reportFile }, JobGrain.SummaryJson));
+            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = JobLayout.SummaryFile(output), report = reportFile }, JobGrain.SummaryJson));
         else
         {
-            SummaryTable.Print(status, summary, resultsFile, Path.Combine(output, "summary.json"));
+            SummaryTable.Print(status, summary, resultsFile, JobLayout.SummaryFile(output));
             if (reportFile is not null) Console.WriteLine($"report: {reportFile}");
         }
         return status.State == JobState.Completed ? 0 : 1;

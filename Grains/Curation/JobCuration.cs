@@ -57,8 +57,8 @@ internal static class JobCuration
         CurationResult? lists = null;
         if (rule)
         {
-            await store.WriteWhole(Locations.Join(spec.Output, "keep.txt"), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
-            await store.WriteWhole(Locations.Join(spec.Output, "reject.txt"), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
+            await store.WriteWhole(Jobs.JobLayout.KeepList(spec.Output), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
+            await store.WriteWhole(Jobs.JobLayout.RejectList(spec.Output), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
             // Per folder there is one threshold per folder (see the keep/reject lists); none for the job as a whole.
             lists = new CurationResult(!spec.PerFolder && double.IsFinite(jobThreshold) ? jobThreshold : null, kept, rejected);
         }

@@ -32,10 +32,8 @@ internal sealed partial class JobGrain(
 {
     public const string StorageName = SiloSetup.JobStorage;
 
-    private sealed record ActiveLease(Guid Token, string Worker, DateTimeOffset Deadline);
-
-    private readonly Queue<int> _waiting = new();
-    private readonly Dictionary<int, ActiveLease> _leases = new();
+    /// <summary>Shards waiting and leased (in memory only: after a failover the unfinished shards wait again). Made on activation.</summary>
+    private LeaseTable _leases = null!;
     private Task? _listing;
     private Task? _curation;
     private Task? _finishing;
@@ -66,13 +64,14 @@ internal sealed partial class JobGrain(
     {
         // The live record; the storage only ever gets copies of it (see Write).
         _job = state.State;
+        _leases = new LeaseTable(LeaseDuration, shard => Job.IsDone(shard));
         _gauges = DpIqaMetrics.TrackJob(JobId, Reading);
         Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
         if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {
             for (int shard = 0; shard < Job.ShardCount; shard++)
-                if (!Job.IsDone(shard)) _waiting.Enqueue(shard);
+                if (!Job.IsDone(shard)) _leases.Enqueue(shard);
             if (!Job.ListingDone) _listing = RunListing();
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
             _ = WatchMembership();
@@ -273,7 +272,7 @@ internal sealed partial class JobGrain(
             Job.State = JobState.Failed;
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
-            _waiting.Clear();
+            _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the failed job");
             await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
@@ -286,12 +285,12 @@ internal sealed partial class JobGrain(
     private async Task AddShard(List<SourceItem> items)
     {
         int shard = Job.ShardCount;
-        await store.WriteWhole(ShardManifest.ManifestPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
+        await store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
         Job.ShardCount++;
         Job.EnsureCapacity(Job.ShardCount);
         Job.Total += items.Count;
         items.Clear();
-        if (Job.State == JobState.Running) _waiting.Enqueue(shard);
+        if (Job.State == JobState.Running) _leases.Enqueue(shard);
         Changed();
     }
 
@@ -299,13 +298,11 @@ internal sealed partial class JobGrain(
     {
         if (Job.State != JobState.Running) return Task.FromResult<ShardLease?>(null);
         var now = DateTimeOffset.UtcNow;
-        ReclaimExpired(now);
+        _leases.Expire(now, Expired);
         if (_finishing is not null) return Task.FromResult<ShardLease?>(null);
-        while (_waiting.TryDequeue(out var shard))
+        if (_leases.Grant(worker, now) is { } granted)
         {
-            if (Job.IsDone(shard) || _leases.ContainsKey(shard)) continue;
-            var lease = new ActiveLease(Guid.NewGuid(), worker, now + LeaseDuration);
-            _leases[shard] = lease;
+            var (shard, lease) = granted;
             DpIqaMetrics.JobLeaseEvent("granted");
             if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
             if (_rateSince is null) { _rateSince = now; _doneAtRateStart = Job.All.Scored + Job.All.Failed; }
@@ -315,29 +312,24 @@ internal sealed partial class JobGrain(
                 JobId = JobId,
                 Shard = shard,
                 Token = lease.Token,
-                Manifest = ShardManifest.ManifestPath(spec.Output, shard),
-                ResultFile = ResultFiles.ShardResultPath(spec.Output, shard, ResultFiles.TokenTag(lease.Token), spec.Format),
+                Manifest = JobLayout.ItemListPath(spec.Output, shard),
+                ResultFile = JobLayout.ResultPath(spec.Output, shard, JobLayout.TokenTag(lease.Token), spec.Format),
                 Model = spec.Model,
                 Format = spec.Format,
                 Deadline = lease.Deadline,
                 Cascade = Cascade.CascadeRules.Band(spec),
                 Incremental = spec.Incremental,
-                ScoreCacheFile = spec.ScoreCacheFile ?? Locations.Join(spec.Output, "score-cache.jsonl"),
+                ScoreCacheFile = spec.ScoreCacheFile ?? JobLayout.ScoreCacheFile(spec.Output),
                 Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
             });
         }
         return Task.FromResult<ShardLease?>(null);
     }
 
-    private void ReclaimExpired(DateTimeOffset now)
+    private void Expired(int shard, LeaseTable.Held lease)
     {
-        foreach (var (shard, lease) in _leases.Where(l => l.Value.Deadline < now).ToList())
-        {
-            _leases.Remove(shard);
-            _waiting.Enqueue(shard);
-            DpIqaMetrics.JobLeaseEvent("expired");
-            Log.LeaseExpired(logger, JobId, shard, lease.Worker);
-        }
+        DpIqaMetrics.JobLeaseEvent("expired");
+        Log.LeaseExpired(logger, JobId, shard, lease.Worker);
     }
 
     /// <summary>
@@ -352,10 +344,8 @@ internal sealed partial class JobGrain(
             {
                 if (_leases.Count == 0) continue;
                 var dead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToString()).ToHashSet();
-                foreach (var (shard, lease) in _leases.Where(l => dead.Contains(SiloOf(l.Value.Worker))).ToList())
+                foreach (var (shard, lease) in _leases.ReleaseWhere(worker => dead.Contains(SiloOf(worker))))
                 {
-                    _leases.Remove(shard);
-                    _waiting.Enqueue(shard);
                     DpIqaMetrics.JobLeaseEvent("dead_silo");
                     Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
                 }
@@ -370,21 +360,17 @@ internal sealed partial class JobGrain(
 
     public Task<bool> Renew(int shard, Guid token)
     {
-        var now = DateTimeOffset.UtcNow;
-        ReclaimExpired(now); // a lease past its deadline cannot be renewed, only leased again
-        if (Job.State != JobState.Running || !_leases.TryGetValue(shard, out var lease) || lease.Token != token)
-            return Task.FromResult(false);
-        _leases[shard] = lease with { Deadline = now + LeaseDuration };
-        return Task.FromResult(true);
+        if (Job.State != JobState.Running) return Task.FromResult(false);
+        return Task.FromResult(_leases.Renew(shard, token, DateTimeOffset.UtcNow, Expired));
     }
 
     public async Task<bool> Complete(int shard, Guid token, ShardOutcome outcome)
     {
         if (Job.Spec is null || shard < 0 || shard >= Job.ShardCount) return false;
-        uint tag = ResultFiles.TokenTag(token);
+        uint tag = JobLayout.TokenTag(token);
         if (Job.IsDone(shard)) return Job.CountedTag(shard) == tag; // the counted completion, reported again
         if (Job.State is not JobState.Running) return false;
-        var resultFile = ResultFiles.ShardResultPath(Job.Spec.Output, shard, tag, Job.Spec.Format);
+        var resultFile = JobLayout.ResultPath(Job.Spec.Output, shard, tag, Job.Spec.Format);
         if (outcome.ResultFile != resultFile)
         {
             Log.WrongResultFile(logger, JobId, shard, outcome.ResultFile, resultFile);
@@ -393,11 +379,7 @@ internal sealed partial class JobGrain(
         if (outcome.ModelVersion is { } version && Job.ModelVersion is not null && version != Job.ModelVersion)
         {
             // Scores of another model version must not mix into this job: the shard goes back for a silo with the right one.
-            if (_leases.TryGetValue(shard, out var held) && held.Token == token)
-            {
-                _leases.Remove(shard);
-                _waiting.Enqueue(shard);
-            }
+            _leases.Reject(shard, token);
             Job.Message = $"a silo scored with {Job.Spec.Model} v{version} but the job uses v{Job.ModelVersion}: its shards are redone; give every silo the same model catalog";
             Changed();
             Log.WrongModelVersion(logger, JobId, shard, version, Job.ModelVersion);
@@ -405,10 +387,10 @@ internal sealed partial class JobGrain(
         }
         // The first completion counts, even from a worker whose lease expired: its result file (named by its token)
         // becomes the one published; later runs of the shard wrote files of their own, which are not read.
-        var silo = _leases.TryGetValue(shard, out var lease) && lease.Token == token ? SiloOf(lease.Worker) : "(expired lease)";
-        if (lease is not null && lease.Token != token) Log.LateCompletion(logger, JobId, shard);
+        var (own, late) = _leases.Complete(shard, token);
+        var silo = own is not null ? SiloOf(own.Worker) : "(expired lease)";
+        if (late) Log.LateCompletion(logger, JobId, shard);
         Job.ShardsBySilo[silo] = Job.ShardsBySilo.GetValueOrDefault(silo) + 1;
-        _leases.Remove(shard);
         Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
@@ -420,12 +402,7 @@ internal sealed partial class JobGrain(
 
     public Task Release(int shard, Guid token)
     {
-        if (_leases.TryGetValue(shard, out var lease) && lease.Token == token)
-        {
-            _leases.Remove(shard);
-            _waiting.Enqueue(shard);
-            DpIqaMetrics.JobLeaseEvent("released");
-        }
+        if (_leases.Release(shard, token)) DpIqaMetrics.JobLeaseEvent("released");
         return Task.CompletedTask;
     }
 
@@ -447,7 +424,7 @@ internal sealed partial class JobGrain(
         var finishedAt = DateTimeOffset.UtcNow;
         // Built inside the retried step, so a failure to build it is logged (and retried) rather than leaving the job
         // running forever with every shard done.
-        await UntilDone(() => store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"),
+        await UntilDone(() => store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output),
             JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson), _deactivating.Token), "writing summary.json");
         await UntilDone(() => Save(stored =>
         {
@@ -472,13 +449,13 @@ internal sealed partial class JobGrain(
     /// </summary>
     private async Task RemoveUncountedResults()
     {
-        var folder = Locations.Join(Job.Spec!.Output, ResultFiles.ShardsFolder);
+        var folder = Locations.Join(Job.Spec!.Output, JobLayout.ResultsFolder);
         try
         {
             int removed = 0;
             foreach (var name in await store.ListNames(folder, _deactivating.Token))
             {
-                if (!ResultFiles.TryParseShardResultName(name, out int shard, out uint tag)) continue;
+                if (!JobLayout.TryParseResultName(name, out int shard, out uint tag)) continue;
                 if (shard < Job.ShardCount && Job.IsDone(shard) && Job.CountedTag(shard) == tag) continue;
                 await store.Delete(Locations.Join(folder, name), _deactivating.Token);
                 removed++;
@@ -500,7 +477,7 @@ internal sealed partial class JobGrain(
             // then the evaluation against labels and the cascade's counts - see JobEvaluation.
             var previous = Job.Spec!.PreviousJob is { } p && await GrainFactory.GetGrain<IJobGrain>(p).GetSpec() is not null
                 ? await GrainFactory.GetGrain<IJobGrain>(p).GetSummary() : null;
-            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => ShardManifest.ManifestPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
+            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => JobLayout.ItemListPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
             var done = await Curation.JobCuration.Run(store, Job.Spec, JobId, $"{Job.Spec.Model}/{Job.ModelVersion}", Job.All, Job.ByFolder, shards, BuildSummary().All, previous, _stop.Token);
             Job.Curation = done.Lists;
             Job.Actions = done.Actions;
@@ -511,7 +488,7 @@ internal sealed partial class JobGrain(
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");
-            await store.WriteWhole(Locations.Join(Job.Spec!.Output, "summary.json"), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
+            await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -524,7 +501,7 @@ internal sealed partial class JobGrain(
     }
 
     /// <summary>Completes once the job's outputs are stored: summary.json, the completed state, the curation lists (if any).</summary>
-    public async Task<JobSummary> WaitForCuration()
+    public async Task<JobSummary> WaitForOutputs()
     {
         if (_finishing is not null) await _finishing;
         if (_curation is not null) await _curation;
@@ -540,7 +517,7 @@ internal sealed partial class JobGrain(
     /// <summary>The counted result file of each done shard, in shard order.</summary>
     private IReadOnlyList<string> CountedResultFiles() =>
         Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone)
-            .Select(shard => ResultFiles.ShardResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
+            .Select(shard => JobLayout.ResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
 
     public static readonly JsonSerializerOptions SummaryJson = new()
     {
@@ -562,7 +539,8 @@ internal sealed partial class JobGrain(
         return Task.FromResult(new JobStatus
         {
             JobId = JobId,
-            State = Job.State,
+            // A record never started reads Pending (0) in storage; callers are told there is no such job.
+            State = Job.Spec is null ? JobState.Unknown : Job.State,
             Total = Job.Total,
             ListingDone = Job.ListingDone,
             Scored = Job.All.Scored,
@@ -572,7 +550,7 @@ internal sealed partial class JobGrain(
             ShardsLeased = _leases.Count,
             ImagesPerSecond = rate,
             Eta = eta,
-            Workers = _leases.Values.Select(l => l.Worker).Distinct().Count(),
+            Workers = _leases.Workers,
             Message = Job.Message,
             Model = Job.Spec is null ? null : $"{Job.Spec.Model} v{Job.ModelVersion}",
             SubmittedAt = Job.SubmittedAt,
@@ -646,7 +624,6 @@ internal sealed partial class JobGrain(
             Job.FinishedAt = DateTimeOffset.UtcNow;
             Job.Message = "cancelled by a user";
             _stop.Cancel();
-            _waiting.Clear();
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the cancelled job");

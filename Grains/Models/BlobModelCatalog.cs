@@ -138,7 +138,7 @@ internal sealed partial class BlobModelCatalog
             foreach (var (file, sha) in Files(manifest))
             {
                 var target = Path.Combine(folder, file);
-                if (File.Exists(target) && string.Equals(ModelCatalog.Sha256Of(target), sha, StringComparison.OrdinalIgnoreCase))
+                if (File.Exists(target) && string.Equals(Hashes.Sha256OfFile(target), sha, StringComparison.OrdinalIgnoreCase))
                 {
                     reused++;
                     continue;
@@ -165,7 +165,7 @@ internal sealed partial class BlobModelCatalog
             {
                 throw new InvalidOperationException($"model '{model}': {Location}{model}/{file} is missing from the catalog (import the model again with 'dpiqa models import FOLDER --to-cluster')", e);
             }
-            var actual = ModelCatalog.Sha256Of(part);
+            var actual = Hashes.Sha256OfFile(part);
             if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidOperationException($"model '{model}': sha256 of {Location}{model}/{file} is {actual} but the manifest says {sha256}; refusing to load it (import the model again with 'dpiqa models import FOLDER --to-cluster')");
             var length = new FileInfo(part).Length;

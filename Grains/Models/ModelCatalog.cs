@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using DpIqa.Storage;
@@ -55,8 +54,7 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     private void CheckHash(string path, string expected)
     {
         if (!File.Exists(path)) throw new InvalidOperationException($"model '{Manifest.Name}': file {path} is missing (re-import the model)");
-        string actual;
-        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        string actual = Hashes.Sha256OfFile(path);
         if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
     }
@@ -105,7 +103,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
         Version = ProxyModel.Version,
         Description = ProxyModel.Description,
         File = "(built in)",
-        Sha256 = Sha256Hex(ProxyBytes.Value),
+        Sha256 = Hashes.Sha256(ProxyBytes.Value),
         ScoreRange = [0, 1], // a product of four factors in (0, 1)
     };
 
@@ -236,7 +234,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
             Name = name,
             Version = request.Version ?? given?.Version ?? "1",
             File = name + ".onnx",
-            Sha256 = Sha256Of(onnxPath),
+            Sha256 = Hashes.Sha256OfFile(onnxPath),
         };
         if (request.ScoreRange is not null) manifest = manifest with { ScoreRange = request.ScoreRange };
         if (request.Direction is not null) manifest = manifest with { Direction = request.Direction };
@@ -275,7 +273,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
     {
         if (!File.Exists(source)) throw new ArgumentException($"{source} does not exist (the manifest lists it beside the model)");
         if (Path.GetFullPath(source) == Path.GetFullPath(target)) return;
-        if (File.Exists(target) && string.Equals(Sha256Of(target), sha256, StringComparison.OrdinalIgnoreCase)) return;
+        if (File.Exists(target) && string.Equals(Hashes.Sha256OfFile(target), sha256, StringComparison.OrdinalIgnoreCase)) return;
         File.Copy(source, target, overwrite: true);
     }
 
@@ -348,13 +346,6 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
         }
     }
 
-    internal static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
-    public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }
 
 /// <summary>What <c>dpiqa models import</c> was given: an export folder or ONNX file, and what to record over its manifest.</summary>

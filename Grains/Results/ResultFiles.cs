@@ -189,31 +189,6 @@ internal static class ResultFiles
         };
     }
 
-    /// <summary>
-    /// The result file of one lease of a shard: <c>shards/shard-000012.1a2b3c4d.csv</c>, named by the lease token's tag,
-    /// so two runs of a shard never overwrite each other and the job can publish the one it counted.
-    /// </summary>
-    public static string ShardResultPath(string output, int shard, uint tag, ResultFormat format) =>
-        Storage.Locations.Join(output, ShardsFolder, $"shard-{shard:D6}.{tag:x8}.{Extension(format)}");
-
-    /// <summary>The folder of a job's result files.</summary>
-    public const string ShardsFolder = "shards";
-
-    /// <summary>The part of a lease token that names its result file (its first 32 bits).</summary>
-    public static uint TokenTag(Guid token) => BitConverter.ToUInt32(token.ToByteArray(), 0);
-
-    /// <summary>Shard and tag of a result file name made by <see cref="ShardResultPath"/>; false for any other name.</summary>
-    public static bool TryParseShardResultName(string fileName, out int shard, out uint tag)
-    {
-        shard = 0;
-        tag = 0;
-        var parts = fileName.Split('.');
-        return parts.Length == 3 && parts[0].StartsWith("shard-", StringComparison.Ordinal)
-            && parts[1].Length == 8
-            && int.TryParse(parts[0].AsSpan("shard-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out shard)
-            && uint.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out tag);
-    }
-
     /// <summary>Concatenates the job's counted shard result files (<see cref="IJobGrain.GetResultFiles"/>), in order, into one file (local or blob).</summary>
     public static async Task<int> Merge(Storage.ObjectStore store, IEnumerable<string> shardFiles, ResultFormat format, string destination)
     {

@@ -9,7 +9,9 @@ namespace DpIqa.Scoring;
 
 /// <summary>
 /// Runs on silos that score (<see cref="ScoringOptions.Enabled"/>): loops that PULL shard leases from active
-/// jobs, keep them renewed while the local scoring grain works, and complete them with the lease token.
+/// jobs, keep them renewed while <see cref="ShardScorer"/> scores them on this silo, and complete them with the lease token.
+/// The scorer is called directly, not through a grain: scoring is always local to the silo holding the lease (image
+/// bytes never cross silos), so a grain hop would only add a copy of the lease and the outcome.
 /// A silo that joins starts pulling at once; one that dies loses only its leases, which the job releases when
 /// membership declares the silo dead (or at expiry) and which are redone.
 /// Stopping (SIGTERM) drains: no new leases; a shard in flight gets until <see cref="ScoringOptions.DrainSeconds"/> to
@@ -19,6 +21,7 @@ internal sealed partial class ScoringWorker(
     IGrainFactory grains,
     ILocalSiloDetails silo,
     ObjectStore store,
+    ShardScorer scorer,
     IOptions<ScoringOptions> options,
     ILogger<ScoringWorker> logger) : BackgroundService
 {
@@ -96,10 +99,13 @@ internal sealed partial class ScoringWorker(
         // Renewals go on while the shard drains: they stop when the shard is completed or handed back.
         using var renewing = new CancellationTokenSource();
         var renewal = KeepRenewed(job, lease, renewing.Token);
+        // Not the stopping token: a shard in flight may finish while the silo drains. Cancelled once it is handed back.
+        using var abandon = new CancellationTokenSource();
         DpIqaMetrics.LeaseTaken();
         try
         {
-            var scoring = grains.GetGrain<IScoringGrain>(0).ScoreShard(lease);
+            // Off this loop: decoding and inference run on the thread pool and the batcher.
+            var scoring = Task.Run(() => scorer.Score(lease, abandon.Token), CancellationToken.None);
             ShardOutcome outcome;
             try
             {
@@ -107,7 +113,7 @@ internal sealed partial class ScoringWorker(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                outcome = await Drain(scoring, job, lease);
+                outcome = await Drain(scoring, abandon, job, lease);
             }
             bool counted = await job.Complete(lease.Shard, lease.Token, outcome);
             DpIqaMetrics.ShardScored(counted);
@@ -136,7 +142,7 @@ internal sealed partial class ScoringWorker(
     /// The silo is stopping with this shard in flight: it may finish until the drain deadline (its outcome is then
     /// completed as usual); past that the shard is handed back so another silo leases it now, not at lease expiry.
     /// </summary>
-    private async Task<ShardOutcome> Drain(Task<ShardOutcome> scoring, IJobGrain job, ShardLease lease)
+    private async Task<ShardOutcome> Drain(Task<ShardOutcome> scoring, CancellationTokenSource abandon, IJobGrain job, ShardLease lease)
     {
         var left = _drainUntil - DateTimeOffset.UtcNow;
         try
@@ -147,6 +153,9 @@ internal sealed partial class ScoringWorker(
         {
         }
         Log.HandedBack(logger, lease.JobId, lease.Shard);
+        // The handed-back run stops scoring: its result file would never be counted.
+        abandon.Cancel();
+        _ = scoring.ContinueWith(_ => { }, TaskScheduler.Default);
         DpIqaMetrics.ShardReleased("draining");
         await job.Release(lease.Shard, lease.Token).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
         throw new OperationCanceledException("the silo is stopping; the shard was handed back");

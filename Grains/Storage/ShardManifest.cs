@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace DpIqa.Storage;
 
-/// <summary>A shard's list of images, stored beside the job's results (JSON lines: path, location).</summary>
+/// <summary>A shard's list of images, stored beside the job's results (JSON lines: path, location); where: <see cref="Jobs.JobLayout"/>.</summary>
 internal static class ShardManifest
 {
     private sealed record Line(string Path, string Location, string? Version = null);
@@ -20,6 +20,4 @@ internal static class ShardManifest
             .Select(l => JsonSerializer.Deserialize<Line>(l)!)
             .Select(l => new SourceItem(l.Location, l.Path, l.Version))
             .ToList();
-
-    public static string ManifestPath(string output, int shard) => Locations.Join(output, "manifests", $"shard-{shard:D6}.jsonl");
 }

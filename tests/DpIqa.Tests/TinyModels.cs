@@ -22,7 +22,7 @@ internal static class TinyModels
             Name = name,
             Version = "1",
             File = name + ".onnx",
-            Sha256 = ModelCatalog.Sha256Hex(bytes),
+            Sha256 = Hashes.Sha256(bytes),
             ScoreRange = scoreRange,
         };
         File.WriteAllText(Path.Combine(folder, name + ".json"), JsonSerializer.Serialize(manifest));

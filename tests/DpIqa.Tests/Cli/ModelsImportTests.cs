@@ -44,8 +44,8 @@ public sealed class ModelsImportTests : IDisposable
         // Another name: the file in the catalog folder is copied under the model's name.
         Assert.Equal((ExitCodes.Ok, ""), await Import(inPlace, "other"));
 
-        Assert.Equal(ModelCatalog.Sha256Hex(bytes), ManifestSha(Path.Combine(Catalog, "mine", "mine.json")));
-        Assert.Equal(ModelCatalog.Sha256Hex(bytes), ManifestSha(Path.Combine(Catalog, "other", "other.json")));
+        Assert.Equal(Hashes.Sha256(bytes), ManifestSha(Path.Combine(Catalog, "mine", "mine.json")));
+        Assert.Equal(Hashes.Sha256(bytes), ManifestSha(Path.Combine(Catalog, "other", "other.json")));
         var catalog = new ModelCatalog(Options.Create(new ModelOptions { Path = Catalog }));
         Assert.Equal(bytes, catalog.Resolve("mine").Load()); // the hash check at load time passes: the file is intact
         Assert.Equal(bytes, catalog.Resolve("other").Load());

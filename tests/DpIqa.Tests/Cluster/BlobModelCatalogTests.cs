@@ -144,7 +144,7 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
             rows[model] = await Results(job);
         }
         Assert.Equal(rows[ProxyModel.Name].Select(r => (r.Path, r.Score)), rows["cluster-proxy"].Select(r => (r.Path, r.Score)));
-        Assert.All(rows["cluster-proxy"], r => Assert.Equal(ModelCatalog.Sha256Hex(bytes), r.ModelSha256));
+        Assert.All(rows["cluster-proxy"], r => Assert.Equal(Hashes.Sha256(bytes), r.ModelSha256));
         Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(cache, "cluster-proxy", "cluster-proxy.onnx"))); // downloaded on first use
         Assert.False(Directory.Exists(Path.Combine(_dir.Path, "no-local-models")));
     }
@@ -162,7 +162,7 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
         var inference = new InferenceService(SiloCatalog(cache), Options.Create(new InferenceOptions()), NullLogger<InferenceService>.Instance);
         var e = Assert.Throws<InvalidOperationException>(() => inference.Session("tampered"));
         output.WriteLine(e.Message);
-        Assert.Contains($"sha256 of {Source}/tampered/tampered.onnx is {ModelCatalog.Sha256Hex(tampered)}", e.Message);
+        Assert.Contains($"sha256 of {Source}/tampered/tampered.onnx is {Hashes.Sha256(tampered)}", e.Message);
         Assert.Contains("refusing to load it", e.Message);
         Assert.False(File.Exists(Path.Combine(cache, "tampered", "tampered.onnx"))); // nothing tampered stays in the cache
         Assert.Empty(Directory.GetFiles(Path.Combine(cache, "tampered"), "*.part"));

@@ -138,7 +138,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         Assert.True(await job.Complete(0, b[0].Token, fromB));
         Assert.False(await job.Complete(0, a[0].Token, fromA));
         Assert.True(await job.Complete(1, b[1].Token, await Run(job, b[1], 0.9f)));
-        var summary = await job.WaitForCuration();
+        var summary = await job.WaitForOutputs();
 
         Assert.Equal(JobState.Completed, summary.State);
         Assert.Equal(4, summary.All.Count);
@@ -211,6 +211,6 @@ public sealed class JobGrainTests : IAsyncLifetime
             ShardSize = shardSize,
         }));
         Assert.Contains(message, e.Message);
-        Assert.Equal(JobState.Pending, (await job.GetStatus()).State);
+        Assert.Equal(JobState.Unknown, (await job.GetStatus()).State); // a refused start leaves no job
     }
 }

@@ -94,7 +94,7 @@ public sealed class ExporterCheckpointTests(PackExportFixture fixture, ITestOutp
         Assert.Equal((0.0, 1.0), manifest.DeclaredRange());
         Assert.Equal(ModelManifest.HigherIsBetter, manifest.Direction);
         Assert.Contains("KonIQ-10k", manifest.Description);
-        Assert.Equal(ModelCatalog.Sha256Of(onnx), manifest.Sha256);
+        Assert.Equal(Hashes.Sha256OfFile(onnx), manifest.Sha256);
     }
 
     [SkippableFact]

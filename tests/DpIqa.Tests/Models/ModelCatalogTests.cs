@@ -13,7 +13,7 @@ public sealed class ModelCatalogTests : IDisposable
     private void Import(string name, byte[] onnx, string? sha = null)
     {
         File.WriteAllBytes(Path.Combine(_dir.Path, name + ".onnx"), onnx);
-        var manifest = ModelCatalog.ProxyManifest with { Name = name, File = name + ".onnx", Sha256 = sha ?? ModelCatalog.Sha256Hex(onnx) };
+        var manifest = ModelCatalog.ProxyManifest with { Name = name, File = name + ".onnx", Sha256 = sha ?? Hashes.Sha256(onnx) };
         File.WriteAllText(Path.Combine(_dir.Path, name + ".json"), JsonSerializer.Serialize(manifest));
     }
 
@@ -53,7 +53,7 @@ public sealed class ModelCatalogTests : IDisposable
         var catalog = Catalog();
         var m = catalog.Import(onnx, "my-model", manifestPath: null, version: "2");
         Assert.Equal(("image", "score", "float32", "2"), (m.Input, m.Output, m.InputType, m.Version));
-        Assert.Equal(ModelCatalog.Sha256Hex(ProxyModel.Build()), m.Sha256);
+        Assert.Equal(Hashes.Sha256(ProxyModel.Build()), m.Sha256);
         Assert.Equal(ProxyModel.Build(), catalog.Resolve("my-model").Load());
         catalog.Remove("my-model");
         Assert.DoesNotContain("my-model", catalog.List().Select(x => x.Name));

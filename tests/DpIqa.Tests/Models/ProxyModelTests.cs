@@ -64,7 +64,7 @@ public sealed class ProxyModelTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public void The_built_in_model_is_the_same_bytes_every_time()
     {
-        Assert.Equal(ModelCatalog.Sha256Hex(ProxyModel.Build()), ModelCatalog.Sha256Hex(ProxyModel.Build()));
+        Assert.Equal(Hashes.Sha256(ProxyModel.Build()), Hashes.Sha256(ProxyModel.Build()));
         Assert.DoesNotContain("dp-iqa", ProxyModel.Name, StringComparison.OrdinalIgnoreCase);
     }
 

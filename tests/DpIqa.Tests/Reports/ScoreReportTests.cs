@@ -147,7 +147,7 @@ public sealed class ScoreReportTests : IDisposable
     private static ReportJob Job(string output, ResultFormat format)
     {
         var summary = Summary(output);
-        var files = Directory.GetFiles(Path.Combine(output, ResultFiles.ShardsFolder)).Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(Path.Combine(output, JobLayout.ResultsFolder)).Order(StringComparer.Ordinal).ToList();
         var spec = new JobSpec { Sources = [], Model = summary.Model, Output = output, Format = format };
         return new ReportJob(summary.JobId, spec, new JobStatus { JobId = summary.JobId, State = summary.State }, summary, files);
     }

@@ -93,7 +93,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
             if (DateTime.UtcNow > deadline) throw new TimeoutException("the job did not end");
             await Task.Delay(200);
         }
-        var summary = await job.WaitForCuration();
+        var summary = await job.WaitForOutputs();
         return (await job.GetStatus(), summary);
     }
 

@@ -16,7 +16,7 @@ internal static class Preprocessor
     /// <summary>
     /// <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image only while both sides stay at least this
     /// many pixels, twice <see cref="Size"/>. The DCT-domain reduction blurs on top of the bilinear resize after it; at
-    /// 2x the target that extra blur is half an output pixel wide and the scores keep their order (Spearman 0.9999 on
+    /// 2x the target that extra blur is half an output pixel wide and the scores keep their order (Spearman 0.9998 on
     /// the fidelity set), while reducing down to <see cref="Size"/> itself blurs a whole output pixel and reorders
     /// close scores (Spearman 0.998). The decode time hardly differs: the entropy decoding, not the IDCT, dominates it.
     /// </summary>

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using DpIqa.Imaging;
+using DpIqa.Models;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace DpIqa.Bench;
 
@@ -8,7 +11,8 @@ namespace DpIqa.Bench;
 /// on one thread): dpiqa's exact and fast paths against PIL (decode + convert + resize) and PIL with
 /// <c>Image.draft()</c> (its own DCT-scaled JPEG path) on the same files in the same run. Sets: the shipped photos,
 /// and camera-size JPEGs (3000-6000 px, made by tests/reference/camera_jpegs.py into .cache/bench/camera-jpegs).
-/// Then the fast path's fidelity: how far its 512x512 input is from the exact one.
+/// Then the fast path's fidelity: how far its 512x512 input is from the exact one, and how the built-in model's scores
+/// agree (Spearman, max |difference|), for the shipped bound (sides >= 1024) and the tighter one it replaced (>= 512).
 /// </summary>
 internal static class PreprocessBench
 {
@@ -17,21 +21,29 @@ internal static class PreprocessBench
         var photos = Directory.GetFiles(Path.Combine(root, "samples", "photos")).Where(f => ImageFormats.Extensions.Contains(Path.GetExtension(f))).Order().ToArray();
         var cameras = CameraJpegs(root, 40);
         int cores = Environment.ProcessorCount;
-        Console.WriteLine($"# preprocessing (decode + resize to 512x512), {cores} cores, best of {repeats} passes");
-        Console.WriteLine("set               images  threads   exact ms/img  fast ms/img   PIL ms/img  PIL draft ms/img   fast/exact  exact/PIL  fast/PIL-draft (speed ratios)");
+        Console.WriteLine($"# preprocessing (decode + resize to 512x512), {cores} cores, best of {repeats} passes, images/s");
+        Console.WriteLine($"# fast: JPEG reduced by libjpeg-turbo while both sides stay >= {Preprocessor.FastDecodeMinSide}; PIL draft N: Image.draft('RGB', (N, N)) first");
+        Console.WriteLine("set               images  threads      exact       fast        PIL  PIL draft 512  PIL draft 1024   fast/exact  exact/PIL  fast/PIL-draft-1024  fast/PIL-draft-512");
         foreach (var (name, files) in new[] { ("shipped", photos), ("camera 3000-6000", cameras) })
         {
             foreach (var threads in new[] { 1, cores }.Distinct())
             {
-                double exact = Ours(files, threads, repeats, PreprocessPath.Exact);
-                double fast = Ours(files, threads, repeats, PreprocessPath.Fast);
-                double pil = Repo.Pil(threads, repeats, files);
-                double draft = Repo.Pil(threads, repeats, files, draft: true);
-                Console.WriteLine($"{name,-17} {files.Length,6}  {threads,7}  {exact,13:F1}  {fast,11:F1}  {pil,11:F1}  {draft,16:F1}   {exact / fast,10:F2}  {pil / exact,9:F2}  {draft / fast,14:F2}");
+                double exact = 1000 / Ours(files, threads, repeats, PreprocessPath.Exact);
+                double fast = 1000 / Ours(files, threads, repeats, PreprocessPath.Fast);
+                double pil = 1000 / Repo.Pil(threads, repeats, files);
+                double draft512 = 1000 / Repo.Pil(threads, repeats, files, draft: true, draftSide: 512);
+                double draft1024 = 1000 / Repo.Pil(threads, repeats, files, draft: true, draftSide: Preprocessor.FastDecodeMinSide);
+                Console.WriteLine($"{name,-17} {files.Length,6}  {threads,7}  {exact,9:F2}  {fast,9:F2}  {pil,9:F2}  {draft512,13:F2}  {draft1024,14:F2}   {fast / exact,10:F2}  {exact / pil,9:F2}  {fast / draft1024,19:F2}  {fast / draft512,18:F2}");
             }
         }
-        Console.WriteLine("(images/s = 1000 / ms per image; with N threads ms/img is wall time over all images, so it already counts the cores)");
-        Console.WriteLine(Fidelity(photos.Concat(cameras)));
+        Console.WriteLine("(images/s over all images in a pass: with N threads the images run in parallel, one per thread)");
+        Console.WriteLine();
+        Console.WriteLine("# fast-path fidelity against exact, shipped photos + camera JPEGs; scores of the built-in model");
+        var all = photos.Concat(cameras).ToArray();
+        using var model = new InferenceSession(ProxyModel.Build());
+        var exactScores = all.Select(f => Score(model, f, 0)).ToArray();
+        foreach (var minSide in new[] { Preprocessor.FastDecodeMinSide, Preprocessor.Size })
+            Console.WriteLine(Fidelity(all, minSide, model, exactScores));
         Console.WriteLine();
         await Task.CompletedTask;
     }
@@ -54,15 +66,16 @@ internal static class PreprocessBench
         return Directory.GetFiles(folder, "camera-*.jpg").Order(StringComparer.Ordinal).ToArray();
     }
 
-    private static string Fidelity(IEnumerable<string> files)
+    private static string Fidelity(string[] files, int minSide, InferenceSession model, float[] exactScores)
     {
         long sum = 0, count = 0;
-        int max = 0, reduced = 0, n = 0;
-        foreach (var file in files)
+        int max = 0, reduced = 0;
+        var fastScores = new float[files.Length];
+        for (int f = 0; f < files.Length; f++)
         {
-            var bytes = File.ReadAllBytes(file);
+            var bytes = File.ReadAllBytes(files[f]);
             using var exact = Preprocessor.Run(bytes, new ImageLimits());
-            using var fast = Preprocessor.Run(bytes, new ImageLimits(), PreprocessPath.Fast);
+            using var fast = Preprocessor.Run(bytes, new ImageLimits(), minSide);
             var a = exact.Rgb;
             var b = fast.Rgb;
             for (int i = 0; i < a.Length; i++)
@@ -72,10 +85,54 @@ internal static class PreprocessBench
                 if (d > max) max = d;
             }
             count += a.Length;
-            n++;
             if (fast.Path == PreprocessPath.Fast) reduced++;
+            fastScores[f] = Score(model, fast);
         }
-        return $"fast input vs exact input over {n} images ({reduced} reduced by the decoder): mean |diff| {(double)sum / count:F3}, max {max} (0-255 levels)";
+        double maxDelta = exactScores.Zip(fastScores, (x, y) => Math.Abs((double)x - y)).Max();
+        double span = exactScores.Max() - exactScores.Min();
+        return $"sides >= {minSide,4}: {files.Length} images ({reduced} reduced): input mean |fast - exact| {(double)sum / count:F3}, max {max} (0-255); "
+             + $"Spearman {Spearman(exactScores, fastScores):F6}, max |score fast - exact| {maxDelta:E2} (scores span {span:E2})";
+    }
+
+    private static float Score(InferenceSession model, string file, int minSide)
+    {
+        using var image = Preprocessor.Run(File.ReadAllBytes(file), new ImageLimits(), minSide);
+        return Score(model, image);
+    }
+
+    private static float Score(InferenceSession model, PreprocessedImage image)
+    {
+        var tensor = new DenseTensor<float>([1, 3, Preprocessor.Size, Preprocessor.Size]);
+        ModelInput.ToTensor(image.Rgb, tensor.Buffer.Span);
+        using var results = model.Run([NamedOnnxValue.CreateFromTensor(model.InputMetadata.Keys.Single(), tensor)]);
+        return results.First().AsTensor<float>().GetValue(0);
+    }
+
+    /// <summary>Spearman's rank correlation, ties given their mean rank.</summary>
+    private static double Spearman(float[] a, float[] b)
+    {
+        static double[] Ranks(float[] v)
+        {
+            var order = Enumerable.Range(0, v.Length).OrderBy(i => v[i]).ToArray();
+            var ranks = new double[v.Length];
+            for (int i = 0; i < order.Length;)
+            {
+                int j = i;
+                while (j + 1 < order.Length && v[order[j + 1]] == v[order[i]]) j++;
+                for (int k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2.0;
+                i = j + 1;
+            }
+            return ranks;
+        }
+        var (ra, rb) = (Ranks(a), Ranks(b));
+        double ma = ra.Average(), mb = rb.Average(), sab = 0, saa = 0, sbb = 0;
+        for (int i = 0; i < ra.Length; i++)
+        {
+            sab += (ra[i] - ma) * (rb[i] - mb);
+            saa += (ra[i] - ma) * (ra[i] - ma);
+            sbb += (rb[i] - mb) * (rb[i] - mb);
+        }
+        return sab / Math.Sqrt(saa * sbb);
     }
 
     /// <summary>Best of <paramref name="repeats"/> passes; each pass reads the files (from the page cache, as PIL does).</summary>

@@ -38,10 +38,10 @@ namespace DpIqa.Bench
         }
 
         /// <summary>Runs the PIL baseline script; returns its best ms/image.</summary>
-        public static double Pil(int workers, int repeats, IEnumerable<string> files, bool draft = false)
+        public static double Pil(int workers, int repeats, IEnumerable<string> files, bool draft = false, int draftSide = 512)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-            string[] head = [Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString(), .. (draft ? new[] { "--draft" } : [])];
+            string[] head = [Path.Combine(Root, "bench", "pil_preprocess.py"), workers.ToString(), repeats.ToString(), .. (draft ? new[] { $"--draft={draftSide}" } : [])];
             foreach (var a in head.Concat(files))
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;

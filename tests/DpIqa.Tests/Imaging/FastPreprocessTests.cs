@@ -18,18 +18,18 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
     private static readonly ImageLimits Limits = new();
 
     [SkippableFact]
-    public void Fast_decodes_a_camera_jpeg_at_the_smallest_libjpeg_scale_that_keeps_both_sides_at_least_512_px()
+    public void Fast_decodes_a_camera_jpeg_at_the_smallest_libjpeg_scale_that_keeps_both_sides_at_least_1024_px()
     {
         Skip.If(cameras.SkipReason is not null, cameras.SkipReason);
         Assert.Equal(CameraJpegs.Count, cameras.Files.Count);
         foreach (var file in cameras.Files.Concat(CameraJpegs.ShippedJpegs()))
         {
             var bytes = File.ReadAllBytes(file);
-            using var decoded = ImageDecoder.Decode(bytes, Limits, Preprocessor.Size);
+            using var decoded = ImageDecoder.Decode(bytes, Limits, Preprocessor.FastDecodeMinSide);
             var header = JpegStructure.Read(bytes)!.Value;
-            // libjpeg scales by n/8 with sizes rounded up; the smallest n that keeps both sides >= 512.
+            // libjpeg scales by n/8 with sizes rounded up; the smallest n that keeps both sides >= 1024 (2x the model input).
             static int Scaled(int side, int n) => (side * n + 7) / 8;
-            int n = Enumerable.Range(1, 8).First(k => k == 8 || (Scaled(header.Width, k) >= 512 && Scaled(header.Height, k) >= 512));
+            int n = Enumerable.Range(1, 8).First(k => k == 8 || (Scaled(header.Width, k) >= 1024 && Scaled(header.Height, k) >= 1024));
             Assert.True(n < 8, $"{file}: {header.Width}x{header.Height} cannot be reduced, so it tells nothing here");
             Assert.Equal((Scaled(header.Width, n), Scaled(header.Height, n)), (decoded.Width, decoded.Height));
             Assert.Equal((header.Width, header.Height), (decoded.FullWidth, decoded.FullHeight));
@@ -45,7 +45,7 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
         foreach (var file in cameras.Files.Concat(CameraJpegs.ShippedJpegs()))
         {
             var name = Path.GetFileName(file);
-            using var decoded = ImageDecoder.Decode(File.ReadAllBytes(file), Limits, Preprocessor.Size);
+            using var decoded = ImageDecoder.Decode(File.ReadAllBytes(file), Limits, Preprocessor.FastDecodeMinSide);
             // PIL's draft reduces only by 1/2, 1/4 or 1/8; libjpeg-turbo also offers 3/8, 5/8, 3/4, 7/8, which we use.
             if (cameras.DraftSizes[name] != (decoded.Width, decoded.Height)) continue;
             using var fast = Preprocessor.Run(File.ReadAllBytes(file), Limits, PreprocessPath.Fast);
@@ -61,7 +61,7 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
     [Fact]
     public void Fast_takes_the_exact_path_for_other_formats_and_jpegs_too_small_to_reduce()
     {
-        var small = EncodeJpeg(1000, 580); // 7/8 of 580 is under 512: no reduction keeps both sides
+        var small = EncodeJpeg(1600, 1160); // 7/8 of 1160 is under 1024: no reduction keeps both sides
         var files = new[] { RepoPaths.Of("samples/photos/skimage-coffee.png"), RepoPaths.Of("tests/reference/inputs/webp-lossy.webp"), RepoPaths.Of("tests/reference/inputs/photo.tiff") };
         foreach (var bytes in files.Select(File.ReadAllBytes).Append(small))
         {

@@ -32,7 +32,7 @@ internal static class StudentBench
         Console.WriteLine("PIL + torchvision + PyTorch (bench/torch_baseline.py)   images/s   ratio to best");
         foreach (var c in torch.GetProperty("configurations").EnumerateArray())
             Console.WriteLine($"  batch {c.GetProperty("batch").GetInt32()}, {c.GetProperty("threads").GetInt32()} torch threads, {c.GetProperty("workers").GetInt32()} workers {c.GetProperty("images_per_s").GetDouble(),20:F3}   {c.GetProperty("ratio_to_best").GetDouble():F2}");
-        Console.WriteLine($"dpiqa score (default settings; job rate, before/after torch {before:F3}/{after:F3}): {ours:F3} images/s = {ours / best:F2}x the best torch configuration");
+        Console.WriteLine($"dpiqa score (default settings; warm job rate, before/after torch {before:F3}/{after:F3}): {ours:F3} images/s = {ours / best:F2}x the best torch configuration");
         Console.WriteLine();
         Directory.Delete(folder, true);
     }
@@ -80,11 +80,26 @@ internal static class StudentBench
         return JsonDocument.Parse(File.ReadAllText(json)).RootElement.Clone();
     }
 
-    /// <summary>dpiqa's job rate (first lease to last completion) on <paramref name="folder"/> with the student.</summary>
+    /// <summary>
+    /// dpiqa's job rate (first lease to last completion) on <paramref name="folder"/> with the student, on a silo
+    /// whose model session is already loaded: a first job on two of the images loads it (optimising the 300 MB graph
+    /// takes seconds, once per silo; the torch script's model building is not timed either).
+    /// </summary>
     public static async Task<double> Dpiqa(string folder, string models, List<KeyValuePair<string, string?>> settings, int shardSize = 8)
     {
         settings.Add(new("Models:Path", models));
         await using var silo = await LocalSilo.Start(settings, verbose: false);
+        var warmUp = Path.Combine(Path.GetTempPath(), "dpiqa-student-warm-up");
+        if (Directory.Exists(warmUp)) Directory.Delete(warmUp, true);
+        Directory.CreateDirectory(warmUp);
+        foreach (var f in Directory.GetFiles(folder).Order().Take(2)) File.Copy(f, Path.Combine(warmUp, Path.GetFileName(f)));
+        await Job(silo, warmUp, shardSize);
+        Directory.Delete(warmUp, true);
+        return await Job(silo, folder, shardSize);
+    }
+
+    private static async Task<double> Job(LocalSilo silo, string folder, int shardSize)
+    {
         var job = silo.Grains.GetGrain<IJobGrain>("student-" + Guid.NewGuid().ToString("N")[..8]);
         var output = Path.Combine(Path.GetTempPath(), "dpiqa-student-out-" + Guid.NewGuid().ToString("N")[..8]);
         var status = await job.Start(new JobSpec { Sources = [folder], Model = "student-random", Output = output, ShardSize = shardSize });

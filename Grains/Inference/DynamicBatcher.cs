@@ -36,7 +36,7 @@ internal sealed partial class DynamicBatcher : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _queueGauge = DpIqaMetrics.TrackBatcherQueue(model, () => _queue.Reader.Count);
-        _loops = Enumerable.Range(0, Math.Max(1, runLoops)).Select(_ => Task.Run(() => RunLoop(newRun()))).ToArray();
+        _loops = Enumerable.Range(0, Math.Max(1, runLoops)).Select(_ => StartLoop(newRun())).ToArray();
     }
 
     /// <summary>Queues one image and returns its score. The image stays owned by the caller.</summary>
@@ -47,11 +47,34 @@ internal sealed partial class DynamicBatcher : IAsyncDisposable
         return await done.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task RunLoop(RunBatch run)
+    // A session run blocks its thread for as long as the model takes (about a second for the student on a CPU core).
+    // On the thread pool, one such run per core would hold every pool thread and starve the decoders and the grains
+    // until the pool injects more threads; each loop therefore has a thread of its own.
+    private Task StartLoop(RunBatch run)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunLoop(run);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "dpiqa-inference" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void RunLoop(RunBatch run)
     {
         var batch = new List<Request>(_maxBatch);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        while (WaitToRead(reader, Timeout.InfiniteTimeSpan))
         {
             batch.Clear();
             if (!reader.TryRead(out var first)) continue;
@@ -61,14 +84,21 @@ internal sealed partial class DynamicBatcher : IAsyncDisposable
             {
                 if (reader.TryRead(out var next)) { batch.Add(next); continue; }
                 var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                if (left <= TimeSpan.Zero) break;
-                var more = reader.WaitToReadAsync().AsTask();
-                if (await Task.WhenAny(more, Task.Delay(left)) != more || !await more) break;
+                if (left <= TimeSpan.Zero || !WaitToRead(reader, left)) break;
             }
             var running = Stopwatch.GetTimestamp();
             Complete(batch, run);
             DpIqaMetrics.BatchRun(_model, batch.Count, Stopwatch.GetElapsedTime(running));
         }
+    }
+
+    /// <summary>Blocks this loop's own thread until a request is waiting (true), the queue is completed (false) or <paramref name="timeout"/> passes (false).</summary>
+    private static bool WaitToRead(ChannelReader<Request> reader, TimeSpan timeout)
+    {
+        var ready = reader.WaitToReadAsync();
+        if (ready.IsCompleted) return ready.Result;
+        var task = ready.AsTask();
+        return task.Wait(timeout) && task.Result;
     }
 
     private void Complete(List<Request> batch, RunBatch run)

@@ -1,13 +1,24 @@
 #!/usr/bin/python3
-"""Baseline for the student benchmark: the script a user would write with the official code's pieces —
-a torch DataLoader over PIL + torchvision transforms (Resize((512, 512)), ToTensor()) feeding the DP-IQA
-student architecture in PyTorch (eval, no_grad), batch 8, 2 loader workers, torch threads = cores, on the
-same images.
+"""Fair PyTorch baseline for the `student` benchmark: the script a user would write with the official code's
+pieces (PIL open + convert('RGB'), torchvision Resize((512, 512)) + ToTensor(), a DataLoader, the DP-IQA student
+in eval mode under no_grad), tried in every configuration that makes sense on this machine, on the same images.
 
-usage: /usr/bin/python3 bench/torch_baseline.py IMAGE...
-(random weights: the cost of a forward pass does not depend on their values)
-Prints 'torch images=N seconds=S images_per_s=R'.
+The weights are the parity test's numerically stable random student (tools/export/parity_reference.py,
+stable_student: seed 0, BatchNorm recalibrated on the parity images with a variance floor), built here, not
+downloaded: the cost of a forward pass does not depend on the values, but a chaotic network could hit slow
+(denormal) paths that the stable one, which dpiqa's bench runs as ONNX, does not.
+
+usage: /usr/bin/python3 bench/torch_baseline.py [--json OUT.json] IMAGE...
+
+Configurations: batch 1 and 8 x torch threads 1/2 x DataLoader workers 0/1/2, skipping on a 2-core machine
+  - 1 thread, 0 workers (one core idle: no user would stop there), and
+  - 2 threads with 2 workers (4 busy threads on 2 cores: the workers' decoding fights the forward pass).
+Each configuration times one pass over IMAGE... from creating the DataLoader's iterator (workers start there)
+to the last forward pass, after one warm-up forward pass at each batch size. Prints one line per configuration
+('torch batch=B threads=T workers=W images=N seconds=S images_per_s=R ratio_to_best=X') and the best one
+('torch best ... images_per_s=R'); --json writes the same as JSON.
 """
+import json
 import os
 import sys
 import time
@@ -18,8 +29,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "export"))
-import export  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.join(HERE, "..")
+sys.path.insert(0, os.path.join(REPO, "tools", "export"))
+import parity_reference  # noqa: E402
 
 
 class Images(Dataset):
@@ -34,20 +47,65 @@ class Images(Dataset):
         return self.transform(Image.open(self.paths[i]).convert("RGB"))
 
 
-def main():
-    paths = sys.argv[1:]
-    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread; a user would use all cores
-    model = export.build_student(torch, torchvision)
-    model.eval()
-    loader = DataLoader(Images(paths), batch_size=8, num_workers=2)
-    start = time.perf_counter()
+def parity_images():
+    """The images the parity test calibrates on (StudentParityFixture.Images: the shipped photos and the reference
+    inputs, ordinal order); the first 8 readable ones set the BatchNorm statistics."""
+    photos = os.path.join(REPO, "samples", "photos")
+    inputs = os.path.join(REPO, "tests", "reference", "inputs")
+    files = [os.path.abspath(os.path.join(photos, f)) for f in os.listdir(photos) if not f.endswith(".md")]
+    files += [os.path.abspath(os.path.join(inputs, f)) for f in os.listdir(inputs)]
+    return sorted(files, key=lambda p: p.encode("utf-8"))
+
+
+def configurations(cores):
+    for batch in (1, 8):
+        for threads in (1, 2):
+            for workers in (0, 1, 2):
+                if cores == 2 and threads == 1 and workers == 0:
+                    continue  # leaves a core idle
+                if cores == 2 and threads == 2 and workers == 2:
+                    continue  # 4 busy threads on 2 cores
+                yield batch, threads, workers
+
+
+def run(model, paths, batch, threads, workers):
+    torch.set_num_threads(threads)
+    loader = DataLoader(Images(paths), batch_size=batch, num_workers=workers)
     n = 0
     with torch.no_grad():
-        for batch in loader:
-            model(batch)
-            n += len(batch)
-    seconds = time.perf_counter() - start
-    print(f"torch images={n} seconds={seconds:.1f} images_per_s={n / seconds:.2f}")
+        start = time.perf_counter()
+        for x in loader:
+            model(x)
+            n += len(x)
+        seconds = time.perf_counter() - start
+    return n, seconds
+
+
+def main():
+    args = sys.argv[1:]
+    out = None
+    if args[:1] == ["--json"]:
+        out, args = args[1], args[2:]
+    paths = args
+    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread
+    model, _ = parity_reference.stable_student(torch, torchvision, parity_images())
+    with torch.no_grad():
+        for batch in (1, 8):
+            model(torch.rand(batch, 3, 512, 512))  # warm-up: first-call allocations and kernel selection
+    results = []
+    for batch, threads, workers in configurations(os.cpu_count() or 1):
+        n, seconds = run(model, paths, batch, threads, workers)
+        results.append({"batch": batch, "threads": threads, "workers": workers, "images": n,
+                        "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 3)})
+    best = max(results, key=lambda r: r["images_per_s"])
+    for r in results:
+        r["ratio_to_best"] = round(r["images_per_s"] / best["images_per_s"], 3)
+        print("torch " + " ".join(f"{k}={v}" for k, v in r.items()))
+    print("torch best " + " ".join(f"{k}={v}" for k, v in best.items()))
+    if out:
+        with open(out, "w") as f:
+            json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "cores": os.cpu_count(),
+                       "configurations": results, "best": best}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,31 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using DpIqa.Imaging;
 using DpIqa.Models;
-using DpIqa.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace DpIqa.Inference;
 
 /// <summary>
-/// One ONNX Runtime session for one model on this silo, behind a dynamic batcher: requests from every
-/// concurrent shard queue in a bounded channel; a batch runs when <see cref="InferenceOptions.MaxBatch"/>
-/// images are waiting or the first has waited <see cref="InferenceOptions.MaxWaitMs"/>.
-/// The float input tensor of each run loop is allocated once and reused.
+/// One ONNX Runtime session for one model on this silo, behind a <see cref="DynamicBatcher"/>: a batch runs when
+/// <see cref="InferenceOptions.MaxBatch"/> images are waiting or the first has waited <see cref="InferenceOptions.MaxWaitMs"/>.
+/// The input tensor of each run loop is allocated once and reused.
 /// </summary>
 internal sealed partial class ModelSession : IAsyncDisposable
 {
     private readonly InferenceSession _session;
-    private readonly Channel<Request> _queue;
-    private readonly InferenceOptions _options;
-    private readonly ILogger _logger;
-    private readonly Task[] _loops;
+    private readonly DynamicBatcher _batcher;
     private readonly string _inputName, _outputName;
     private readonly bool _uint8Input;
     private readonly (int MaxBatch, int ConcurrentRuns, int IntraOpThreads) _settings;
     private readonly RunOptions _runOptions = new();
-    private readonly IDisposable _queueGauge;
 
     public ModelManifest Manifest { get; }
     public string Device { get; }
     public long LastUsedTicks;
 
-    private sealed record Request(PreprocessedImage Image, TaskCompletionSource<float> Done);
-
     public ModelSession(ResolvedModel model, InferenceOptions options, ILogger logger)
     {
         Manifest = model.Manifest;
-        _options = options;
-        _logger = logger;
         (_session, Device) = CreateSession(model, options, logger);
         _inputName = Manifest.Input;
         _outputName = Manifest.Output;
@@ -54,13 +42,8 @@ internal sealed partial class ModelSession : IAsyncDisposable
         if (!_session.OutputMetadata.ContainsKey(_outputName))
             throw new InvalidOperationException($"model '{Manifest.Name}' has no output named '{_outputName}' (it has {string.Join(", ", _session.OutputMetadata.Keys)})");
         _settings = options.Effective(Device.StartsWith("cuda", StringComparison.Ordinal));
-        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         LastUsedTicks = Environment.TickCount64;
-        _queueGauge = DpIqaMetrics.TrackBatcherQueue(Manifest.Name, () => _queue.Reader.Count);
-        _loops = Enumerable.Range(0, _settings.ConcurrentRuns).Select(_ => Task.Run(RunLoop)).ToArray();
+        _batcher = new DynamicBatcher(Manifest.Name, _settings.MaxBatch, options.MaxWaitMs, options.QueueCapacity, _settings.ConcurrentRuns, NewRun, logger);
         Log.Settings(logger, Manifest.Name, Device, _settings.MaxBatch, _settings.ConcurrentRuns, _settings.IntraOpThreads);
     }
 
@@ -118,75 +101,35 @@ internal sealed partial class ModelSession : IAsyncDisposable
     }
 
     /// <summary>Queues one image and returns its score. The image stays owned by the caller.</summary>
-    public async Task<float> Score(PreprocessedImage image, CancellationToken cancellationToken)
+    public Task<float> Score(PreprocessedImage image, CancellationToken cancellationToken)
     {
         LastUsedTicks = Environment.TickCount64;
-        var done = new TaskCompletionSource<float>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Request(image, done), cancellationToken);
-        return await done.Task.WaitAsync(cancellationToken);
+        return _batcher.Score(image, cancellationToken);
     }
 
-    private async Task RunLoop()
+    /// <summary>A run function for one batcher loop, with its own input buffer allocated once and reused:
+    /// float32 NCHW, or the pixels as they are (uint8 NHWC) when the graph scales them.</summary>
+    private DynamicBatcher.RunBatch NewRun()
     {
-        int maxBatch = _settings.MaxBatch;
         const int imageFloats = 3 * Preprocessor.Size * Preprocessor.Size;
-        // One reusable input buffer per run loop: float32 NCHW, or the pixels as they are (uint8 NHWC) when the graph scales them.
-        var input = _uint8Input ? null : new float[maxBatch * imageFloats];
-        var pixels = _uint8Input ? new byte[maxBatch * imageFloats] : null;
-        var batch = new List<Request>(maxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            if (!reader.TryRead(out var first)) continue;
-            batch.Add(first);
-            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * _options.MaxWaitMs / 1000;
-            while (batch.Count < maxBatch)
-            {
-                if (reader.TryRead(out var next)) { batch.Add(next); continue; }
-                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                if (left <= TimeSpan.Zero) break;
-                var more = reader.WaitToReadAsync().AsTask();
-                if (await Task.WhenAny(more, Task.Delay(left)) != more || !await more) break;
-            }
-            var running = Stopwatch.GetTimestamp();
-            RunBatch(batch, input, pixels, imageFloats);
-            DpIqaMetrics.BatchRun(Manifest.Name, batch.Count, Stopwatch.GetElapsedTime(running));
-        }
+        var input = _uint8Input ? null : new float[_settings.MaxBatch * imageFloats];
+        var pixels = _uint8Input ? new byte[_settings.MaxBatch * imageFloats] : null;
+        return images => Run(images, input, pixels, imageFloats);
     }
 
-    private void RunBatch(List<Request> batch, float[]? input, byte[]? pixels, int imageFloats)
-    {
-        try
-        {
-            var scores = Run(batch, input, pixels, imageFloats);
-            for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(scores[i]);
-        }
-        catch (Exception e) when (batch.Count > 1)
-        {
-            // One image must not fail its batch-mates: retry each alone.
-            Log.BatchFailed(_logger, Manifest.Name, batch.Count, e.Message);
-            foreach (var request in batch) RunBatch([request], input, pixels, imageFloats);
-        }
-        catch (Exception e)
-        {
-            batch[0].Done.TrySetException(e);
-        }
-    }
-
-    private float[] Run(List<Request> batch, float[]? input, byte[]? pixels, int imageFloats)
+    private float[] Run(IReadOnlyList<PreprocessedImage> batch, float[]? input, byte[]? pixels, int imageFloats)
     {
         OrtValue tensor;
         if (pixels is not null)
         {
-            for (int i = 0; i < batch.Count; i++) batch[i].Image.Rgb.CopyTo(pixels.AsSpan(i * imageFloats, imageFloats));
+            for (int i = 0; i < batch.Count; i++) batch[i].Rgb.CopyTo(pixels.AsSpan(i * imageFloats, imageFloats));
             tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(0, batch.Count * imageFloats),
                 [batch.Count, Preprocessor.Size, Preprocessor.Size, 3]);
         }
         else
         {
             for (int i = 0; i < batch.Count; i++)
-                ModelInput.ToTensor(batch[i].Image.Rgb, input.AsSpan(i * imageFloats, imageFloats));
+                ModelInput.ToTensor(batch[i].Rgb, input.AsSpan(i * imageFloats, imageFloats));
             tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input!.AsMemory(0, batch.Count * imageFloats),
                 [batch.Count, 3, Preprocessor.Size, Preprocessor.Size]);
         }
@@ -204,9 +147,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        _queueGauge.Dispose();
-        await Task.WhenAll(_loops);
+        await _batcher.DisposeAsync();
         _session.Dispose();
         _runOptions.Dispose();
     }
@@ -221,8 +162,5 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} on {Device}: max batch {MaxBatch}, {Runs} concurrent runs, {Threads} intra-op threads (0 = ONNX Runtime's choice)")]
         public static partial void Settings(ILogger logger, string model, string device, int maxBatch, int runs, int threads);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} failed on model {Model} ({Reason}); retrying images one by one")]
-        public static partial void BatchFailed(ILogger logger, string model, int count, string reason);
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | cluster | coordinator | coordinator-azurite | memory | incremental | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | student-ort | cluster | coordinator | coordinator-azurite | memory | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
@@ -11,6 +11,7 @@ if (what is "memory-one") return await MemoryBench.One(root, int.Parse(args[1], 
 if (what is "preprocess" or "all") await PreprocessBench.Run(root);
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
 if (what is "student" or "all") await StudentBench.Run(root);
+if (what is "student-ort" or "all") await StudentOrtBench.Run(root);
 if (what is "cluster" or "all") await ClusterBench.Run(root);
 if (what is "incremental" or "all") await IncrementalBench.Run(root);
 if (what is "coordinator" or "all")

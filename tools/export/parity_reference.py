@@ -26,12 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export  # noqa: E402
 
 
-def main():
-    out, images = sys.argv[1], sys.argv[2:]
-    torch, torchvision = export.torch_modules()
-    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread
+def stable_student(torch, torchvision, images):
+    """The parity student (also bench/torch_baseline.py's): random weights (seed 0), BatchNorm recalibrated on the
+    first 8 readable IMAGES with a variance floor, last layer x50; in eval mode. Returns (model, readable images)."""
     from PIL import Image
-    from torchvision import transforms
 
     torch.manual_seed(0)
     model = export.build_student(torch, torchvision)
@@ -46,6 +44,17 @@ def main():
     with torch.no_grad():
         model.fc3.weight.mul_(50)
     model.eval()
+    return model, readable
+
+
+def main():
+    out, images = sys.argv[1], sys.argv[2:]
+    torch, torchvision = export.torch_modules()
+    torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread
+    from PIL import Image
+    from torchvision import transforms
+
+    model, readable = stable_student(torch, torchvision, images)
 
     models_dir = os.path.join(out, "models")
     for name, uint8 in (("student-random", False), ("student-random-u8", True)):

@@ -258,6 +258,7 @@ internal sealed partial class JobGrain(
                 if (batch.Count == spec.ShardSize) await AddShard(batch);
             }
             if (batch.Count > 0) await AddShard(batch);
+            await EndManifestWrites(commit: true);
             Job.ListingDone = true;
             if (Job.Total == 0) Job.Message = $"no images found in {string.Join(", ", spec.Sources)} (looked for {string.Join(" ", Imaging.ImageFormats.Extensions)})";
             Changed();
@@ -265,9 +266,11 @@ internal sealed partial class JobGrain(
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+            await EndManifestWrites(commit: false);
         }
         catch (Exception e)
         {
+            await EndManifestWrites(commit: false);
             Log.ListingFailed(logger, e, JobId);
             Job.State = JobState.Failed;
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
@@ -282,16 +285,49 @@ internal sealed partial class JobGrain(
         await FinishIfDone();
     }
 
+    /// <summary>Manifest writes in flight at most: one at a time capped a job at ~12 shards/s on Azurite.</summary>
+    private const int ManifestWritesInFlight = 16;
+
+    /// <summary>Manifest writes started, oldest first, with their item counts; committed strictly in shard order.</summary>
+    private readonly Queue<(Task Write, int Items)> _manifestWrites = new();
+
+    /// <summary>
+    /// Starts writing the next shard's manifest, up to <see cref="ManifestWritesInFlight"/> at a time. A shard is counted
+    /// (ShardCount, Total) and leasable only once its manifest and every earlier one are written, so the stored
+    /// ShardCount is always a prefix of written manifests and a restarted listing resumes exactly after it.
+    /// </summary>
     private async Task AddShard(List<SourceItem> items)
     {
+        int shard = Job.ShardCount + _manifestWrites.Count;
+        _manifestWrites.Enqueue((store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items)), items.Count));
+        items.Clear();
+        while (_manifestWrites.Count >= ManifestWritesInFlight || (_manifestWrites.Count > 0 && _manifestWrites.Peek().Write.IsCompleted))
+            await CommitOldestShard();
+    }
+
+    private async Task CommitOldestShard()
+    {
+        var (write, count) = _manifestWrites.Peek();
+        await write; // a failed write fails the listing (see RunListing), as it did one at a time
+        _manifestWrites.Dequeue();
         int shard = Job.ShardCount;
-        await store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items));
         Job.ShardCount++;
         Job.EnsureCapacity(Job.ShardCount);
-        Job.Total += items.Count;
-        items.Clear();
+        Job.Total += count;
         if (Job.State == JobState.Running) _leases.Enqueue(shard);
         Changed();
+    }
+
+    /// <summary>After listing ends: commits the writes in flight; after a failure: only observes them (not counted).</summary>
+    private async Task EndManifestWrites(bool commit)
+    {
+        if (commit)
+        {
+            while (_manifestWrites.Count > 0) await CommitOldestShard();
+            return;
+        }
+        foreach (var (write, _) in _manifestWrites) _ = write.ContinueWith(t => t.Exception, TaskScheduler.Default);
+        _manifestWrites.Clear();
     }
 
     public Task<ShardLease?> Lease(string worker)

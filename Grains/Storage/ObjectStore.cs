@@ -90,10 +90,12 @@ internal sealed class ObjectStore
     /// <summary>Lines of a listing file: a local path or container/name each; the line is the result path.</summary>
     private async IAsyncEnumerable<SourceItem> ReadListing(string file, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        IEnumerable<string> lines = Locations.IsBlob(file)
-            ? System.Text.Encoding.UTF8.GetString(await Read(file, cancellationToken)).Split('\n')
-            : File.ReadLines(_local.Resolve(file));
-        foreach (var raw in lines)
+        // Read line by line, never whole: a listing of millions of lines would otherwise sit in memory three times over
+        // (bytes, text, lines) for the whole listing. A blob is read in chunks, each with the SDK's own retries.
+        using var reader = Locations.IsBlob(file)
+            ? new StreamReader(await _retry.ExecuteAsync(async ct => await BlobAt(file).OpenReadAsync(cancellationToken: ct), cancellationToken))
+            : new StreamReader(_local.Resolve(file));
+        while (await reader.ReadLineAsync(cancellationToken) is { } raw)
         {
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;

@@ -1,38 +1,47 @@
 using System.Diagnostics;
 using System.Text;
+using Azure.Storage.Blobs;
 using DpIqa.Client;
 using DpIqa.Storage;
 
 namespace DpIqa.Bench;
 
 /// <summary>
-/// The coordinator alone: a 1,000,000-item job (a listing file of synthetic names) through the real job grain
-/// (streaming listing, shard manifests, leases, completions, mergeable aggregation) with a NULL scorer: workers
-/// lease a shard, read its manifest and complete it with made-up scores, with no download, decode or inference.
-/// <c>local</c>: job state in memory, listing and manifests on the local disk. <c>azurite</c>: job state in Azure
-/// Blob grain storage, the listing file and the manifests in blob storage, all in a real Azurite on loopback.
-/// Reports items/s, the job grain's state size and the process's peak memory.
+/// The coordinator alone: a large job through the real job grain (streaming listing, shard manifests, leases,
+/// completions, mergeable aggregation) with a NULL scorer: workers lease a shard, read its manifest and complete it
+/// with made-up scores, with no download, decode or inference.
+/// <see cref="Storage.Local"/>: job state in memory, a listing file and the manifests on the local disk.
+/// <see cref="Storage.AzuriteListingFile"/>: job state in Azure Blob grain storage, a listing file and the manifests in
+/// blob storage, in a real Azurite on loopback. <see cref="Storage.AzuriteBlobs"/>: the same, but the source is a
+/// container of N real (empty) blobs listed page by page, kept in a persistent Azurite under .cache so a second run
+/// reuses them. Reports items/s, where the time goes, the job grain's state size and the process's peak memory.
 /// </summary>
 internal static class CoordinatorBench
 {
-    public static async Task Run(string root, bool azurite, int items = 1_000_000, int shardSize = 1000, int folders = 100, int workers = 4)
+    public enum Storage { Local, AzuriteListingFile, AzuriteBlobs }
+
+    private const string SourceContainer = "images";
+
+    public static async Task Run(string root, Storage storage, int items = 1_000_000, int shardSize = 1000, int folders = 100, int workers = 4)
     {
         var dir = Path.Combine(Path.GetTempPath(), "dpiqa-coordinator-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        var listing = new StringBuilder();
-        for (int i = 0; i < items; i++) listing.Append($"/f{i % folders:D2}/img-{i:D8}.jpg\n");
-        var listingBytes = Encoding.UTF8.GetBytes(listing.ToString());
+        var listingBytes = storage == Storage.AzuriteBlobs ? [] : Listing(items, folders);
 
-        AzuriteProcess? storage = null;
+        AzuriteProcess? azurite = null;
         var settings = new List<KeyValuePair<string, string?>> { new("Scoring:Enabled", "false") };
         string source, output;
-        if (azurite)
+        var run = Guid.NewGuid().ToString("N")[..8];
+        if (storage != Storage.Local)
         {
             var exe = ClusterProcesses.AzuriteExecutable(root) ?? throw new InvalidOperationException("Azurite is not installed (.cache/azurite): run the cluster tests once, or npm install azurite there");
-            storage = await AzuriteProcess.Start(exe);
-            settings.Add(new("Storage:ConnectionString", storage.ConnectionString));
-            source = Locations.ListingScheme + Locations.Blob("bench/listing.txt");
-            output = Locations.Blob("bench/out");
+            // The blobs source is kept on disk between runs: creating 200,000 blobs in Azurite takes minutes.
+            string? location = storage == Storage.AzuriteBlobs ? Path.Combine(root, ".cache", "bench-azurite") : null;
+            if (location is not null) Directory.CreateDirectory(location);
+            azurite = await AzuriteProcess.Start(exe, location);
+            settings.Add(new("Storage:ConnectionString", azurite.ConnectionString));
+            source = storage == Storage.AzuriteBlobs ? Locations.Blob(SourceContainer) : Locations.ListingScheme + Locations.Blob($"bench-{run}/listing.txt");
+            output = Locations.Blob($"bench-{run}/out");
         }
         else
         {
@@ -42,43 +51,106 @@ internal static class CoordinatorBench
         }
         try
         {
-            await using var silo = await LocalSilo.Start(settings, verbose: false, jobStateInBlob: azurite);
+            await using var silo = await LocalSilo.Start(settings, verbose: false, jobStateInBlob: storage != Storage.Local);
             var store = silo.Services<ObjectStore>();
-            if (azurite)
+            var phases = new StringBuilder();
+            if (azurite is not null)
             {
-                // On a loaded machine Azurite may take a while to answer after its ports open.
-                for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(1000))
+                var blobs = new BlobServiceClient(azurite.ConnectionString);
+                await WhenAzuriteAnswers(blobs);
+                if (storage == Storage.AzuriteBlobs) phases.Append(await EnsureSourceBlobs(blobs.GetBlobContainerClient(SourceContainer), items, folders));
+                else
                 {
-                    try
-                    {
-                        await store.WriteWhole(Locations.Blob("bench/listing.txt"), listingBytes);
-                        break;
-                    }
-                    catch (Exception e) when (DateTime.UtcNow < deadline && e is not OperationCanceledException)
-                    {
-                    }
+                    await blobs.GetBlobContainerClient($"bench-{run}").CreateIfNotExistsAsync();
+                    await store.WriteWhole(Locations.Blob($"bench-{run}/listing.txt"), listingBytes);
                 }
             }
-            var job = silo.Grains.GetGrain<IJobGrain>("coordinator-" + Guid.NewGuid().ToString("N")[..8]);
+            phases.Append(await TimeListing(store, source, items));
+            var job = silo.Grains.GetGrain<IJobGrain>("coordinator-" + run);
             var sw = Stopwatch.StartNew();
             await job.Start(new JobSpec { Sources = [source], Model = "proxy-sharpness", Output = output, ShardSize = shardSize });
+            var listed = WhenListed(job, sw);
             await Task.WhenAll(Enumerable.Range(0, workers).Select(w => NullWorker(job, store, $"null-{w}")));
             var status = await job.GetStatus();
             var seconds = sw.Elapsed.TotalSeconds;
             if (status.State != JobState.Completed || status.Done != items) throw new InvalidOperationException($"job ended {status.State} with {status.Done} of {items}");
             var summary = await job.GetSummary();
-            Console.WriteLine($"# coordinator ({(azurite ? "Azurite: blob grain state, blob listing file and manifests" : "local: in-memory state, listing and manifests on disk")}): " +
-                              $"{items:N0} items, shard size {shardSize}, {folders} folders, {workers} null workers, {Environment.ProcessorCount} cores");
+            var what = storage switch
+            {
+                Storage.Local => "local: in-memory state, listing file and manifests on disk",
+                Storage.AzuriteListingFile => "Azurite: blob grain state, a listing file in blob, manifests in blob",
+                _ => $"Azurite: blob grain state, {items:N0} blobs listed, manifests in blob",
+            };
+            Console.WriteLine($"# coordinator ({what}): {items:N0} items, shard size {shardSize}, {folders} folders, {workers} null workers, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
             Console.WriteLine($"items/s (listing + manifests + leases + completions + aggregation): {items / seconds:N0}  ({seconds:F1} s)");
+            Console.Write(phases);
+            Console.WriteLine($"  the job's listing and manifest writes ended after {await listed:F1} s of the {seconds:F1} s");
             Console.WriteLine($"job grain state: {status.StateBytes:N0} bytes for {status.Shards:N0} shards and {summary.ByFolder.Count} folders");
             Console.WriteLine($"peak working set of the process (silo + workers): {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
             Console.WriteLine();
+            if (azurite is not null) await new BlobServiceClient(azurite.ConnectionString).DeleteBlobContainerAsync($"bench-{run}");
         }
         finally
         {
-            storage?.Dispose();
+            azurite?.Dispose();
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static byte[] Listing(int items, int folders)
+    {
+        var listing = new StringBuilder();
+        for (int i = 0; i < items; i++) listing.Append($"/f{i % folders:D2}/img-{i:D8}.jpg\n");
+        return Encoding.UTF8.GetBytes(listing.ToString());
+    }
+
+    /// <summary>On a loaded machine Azurite may take a while to answer after its ports open.</summary>
+    private static async Task WhenAzuriteAnswers(BlobServiceClient blobs)
+    {
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(1000))
+        {
+            try
+            {
+                await blobs.GetPropertiesAsync();
+                return;
+            }
+            catch (Exception e) when (DateTime.UtcNow < deadline && e is not OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// N empty blobs in 100 folders (the null scorer never reads them), created 64 at a time. A marker blob written
+    /// last says the container is complete, so a later run reuses it.
+    /// </summary>
+    private static async Task<string> EnsureSourceBlobs(BlobContainerClient container, int items, int folders)
+    {
+        var marker = container.GetBlobClient($"complete-{items}-{folders}.txt"); // .txt: not an image, never listed as one
+        await container.CreateIfNotExistsAsync();
+        if (await marker.ExistsAsync()) return $"  source: {items:N0} blobs reused from .cache/bench-azurite\n";
+        var sw = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, items), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
+            await container.GetBlobClient($"f{i % folders:D2}/img-{i:D8}.jpg").UploadAsync(BinaryData.Empty, overwrite: true, ct));
+        await marker.UploadAsync(BinaryData.FromString("complete"), overwrite: true);
+        return $"  source: {items:N0} blobs created in {sw.Elapsed.TotalSeconds:F0} s (64 at a time)\n";
+    }
+
+    /// <summary>The listing alone, as the job grain reads it (no manifests, no grain).</summary>
+    private static async Task<string> TimeListing(ObjectStore store, string source, int items)
+    {
+        var sw = Stopwatch.StartNew();
+        long n = 0;
+        await foreach (var _ in store.List([source])) n++;
+        if (n != items) throw new InvalidOperationException($"the source lists {n} items, not {items}");
+        return $"  listing alone (no manifests): {sw.Elapsed.TotalSeconds:F1} s, {n / sw.Elapsed.TotalSeconds:N0} items/s\n";
+    }
+
+    /// <summary>Seconds from the start until the job says its listing (and so every manifest write) is done.</summary>
+    private static async Task<double> WhenListed(IJobGrain job, Stopwatch sw)
+    {
+        while (!(await job.GetStatus()).ListingDone) await Task.Delay(100);
+        return sw.Elapsed.TotalSeconds;
     }
 
     private static async Task NullWorker(IJobGrain job, ObjectStore store, string worker)

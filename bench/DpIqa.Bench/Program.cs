@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | student-ort | cluster | coordinator | coordinator-azurite | memory | incremental | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess | pipeline | student | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N]] | memory [N ...] | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
@@ -16,12 +16,19 @@ if (what is "cluster" or "all") await ClusterBench.Run(root);
 if (what is "incremental" or "all") await IncrementalBench.Run(root);
 if (what is "coordinator" or "all")
 {
-    await CoordinatorBench.Run(root, azurite: false, shardSize: 1000);
-    await CoordinatorBench.Run(root, azurite: false, shardSize: 256);
-    await CoordinatorBench.Run(root, azurite: false, shardSize: 1000, folders: 1); // the README's "1 folder" row
+    await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 1000);
+    await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 256);
+    await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 1000, folders: 1); // the README's "1 folder" row
 }
+// coordinator-azurite [listing [N] | blobs [N] | both]: a 1,000,000-line listing file in blob by default; "blobs" lists
+// 200,000 real blobs (created once into .cache/bench-azurite, which takes long on Azurite: not part of "all")
 if (what is "coordinator-azurite" or "all")
-    await CoordinatorBench.Run(root, azurite: true, items: what == "coordinator-azurite" && args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000, shardSize: 1000);
+{
+    var kind = what == "coordinator-azurite" && args.Length > 1 ? args[1] : "listing";
+    int? n = what == "coordinator-azurite" && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
+    if (kind is "blobs" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteBlobs, items: n ?? 200_000, shardSize: 1000);
+    if (kind is "listing" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteListingFile, items: n ?? 1_000_000, shardSize: 1000);
+}
 if (what is "memory" or "all") await MemoryBench.Run(root, what == "memory" ? args[1..] : []);
 return 0;
 

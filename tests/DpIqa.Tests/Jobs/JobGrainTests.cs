@@ -158,6 +158,37 @@ public sealed class JobGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Manifests_written_concurrently_are_leased_in_shard_order_and_only_once_written()
+    {
+        // 200 one-item shards: many manifest writes in flight at once. A lease taken while listing goes on must find
+        // its manifest written and holding its own item, and no shard is skipped, repeated or counted early.
+        const int items = 200;
+        var listing = Path.Combine(_dir.Path, "listing.txt");
+        var lines = Enumerable.Range(0, items).Select(i => Path.Combine(_dir.Path, "in", $"f{i % 3}", $"img-{i:D4}.png")).ToArray();
+        await File.WriteAllLinesAsync(listing, lines);
+        var job = _cluster.GrainFactory.GetGrain<IJobGrain>("job-" + Guid.NewGuid().ToString("N")[..8]);
+        await job.Start(new JobSpec { Sources = [Locations.ListingScheme + listing], Model = "proxy-sharpness", Output = Path.Combine(_dir.Path, "out"), ShardSize = 1 });
+        var leased = new List<int>();
+        for (int tries = 0; leased.Count < items && tries < 2000; tries++)
+        {
+            var status = await job.GetStatus();
+            Assert.True(status.Total == status.Shards, $"{status.Total} images counted in {status.Shards} one-image shards");
+            if (await job.Lease("w") is not { } lease)
+            {
+                await Task.Delay(10);
+                continue;
+            }
+            var manifest = ShardManifest.Decode(await File.ReadAllBytesAsync(lease.Manifest));
+            Assert.Equal(lines[lease.Shard], Assert.Single(manifest).Location);
+            leased.Add(lease.Shard);
+            Assert.True(await job.Complete(lease.Shard, lease.Token, Outcome(lease, 1, 0.5)));
+        }
+        Assert.Equal(Enumerable.Range(0, items), leased);
+        var done = await job.GetStatus();
+        Assert.Equal((JobState.Completed, (long)items, items), (done.State, done.Scored, done.Shards));
+    }
+
+    [Fact]
     public async Task A_released_lease_goes_straight_back_to_the_queue()
     {
         var job = await StartJob(images: 3, shardSize: 3);

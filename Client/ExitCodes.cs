@@ -33,6 +33,7 @@ internal static class ExitCodes
     public static (int Code, string Line) Describe(Exception exception, bool cancelledByUser)
     {
         var e = Unwrap(exception);
+        if (Hosting.SettingsValidation.Describe(e) is { } setting) return (InvalidRequest, $"error: {setting}");
         return e switch
         {
             OperationCanceledException when cancelledByUser => (Cancelled, OneLine(e.Message).StartsWith("cancelled", StringComparison.Ordinal) ? OneLine(e.Message) : "cancelled"),

@@ -187,10 +187,7 @@ internal static class JobCommand
             var status = await grain.GetStatus();
             var spec = (await grain.GetSpec())!;
             if (status.State != JobState.Completed) throw new ArgumentException($"job {status.JobId} is {status.State.ToString().ToLowerInvariant()}; results are merged once it completed");
-            var storage = new StorageOptions();
-            var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
-            Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(config.GetSection(StorageOptions.Section), storage);
-            var store = new ObjectStore(Options.Create(storage));
+            var store = ClientSetup.ObjectStore();
             var file = Path.GetFullPath(parse.GetValue(output)!);
             var format = Path.GetExtension(file).ToLowerInvariant() switch { ".csv" => ResultFormat.Csv, ".jsonl" => ResultFormat.Jsonl, _ => ResultFormat.Parquet };
             var all = new List<ImageResult>();

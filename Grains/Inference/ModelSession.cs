@@ -54,7 +54,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
         if (!_session.OutputMetadata.ContainsKey(_outputName))
             throw new InvalidOperationException($"model '{Manifest.Name}' has no output named '{_outputName}' (it has {string.Join(", ", _session.OutputMetadata.Keys)})");
         _settings = options.Effective(Device.StartsWith("cuda", StringComparison.Ordinal));
-        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
+        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
         });

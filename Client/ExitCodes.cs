@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>The user cancelled (Ctrl+C), as shells report SIGINT.</summary>
     public const int Cancelled = 130;
 
+    /// <summary>The exit code of a command that waited for a job: only a completed job is success.</summary>
+    public static int Of(JobState state) => state == JobState.Completed ? Ok : Failed;
+
     private const string CheckCluster =
         "check that the cluster's silos are running and that Cluster:ClusterId and Storage:ConnectionString (or Cluster:Gateways) match theirs, then retry";
 

@@ -34,7 +34,7 @@ internal static class JobCommand
             progress.Done(status);
             var summary = await grain.WaitForCuration();
             Print(new { status, summary }, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
-            return status.State == JobState.Completed ? 0 : 1;
+            return ExitCodes.Of(status.State);
         }));
         job.Subcommands.Add(Simple("cancel", "Stop a job: no more shards are handed out", async (grain, json) =>
         {
@@ -68,7 +68,7 @@ internal static class JobCommand
         Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}");
         Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored - s.Reused} scored, {s.Reused} reused, {s.Failed} failed{(s.Drifted ? "; DRIFTED" : "")}");
         Console.WriteLine($"  shards {s.ShardsDone}/{s.Shards} done, {s.ShardsLeased} leased; {s.ImagesPerSecond:F1} images/s; ETA {(s.Eta is { } e ? e.ToString(@"hh\:mm\:ss") : "--")}");
-        Console.WriteLine($"  silos working: {s.Workers}; coordinator {s.Coordinator}");
+        Console.WriteLine($"  worker loops holding leases: {s.Workers}; coordinator {s.Coordinator}"); // loops, not silos: a silo runs Scoring:ConcurrentShards of them
         foreach (var (silo, shards) in s.ShardsBySilo.OrderBy(k => k.Key)) Console.WriteLine($"    {silo}: {shards} shards");
         if (s.Message is not null) Console.WriteLine($"  note: {s.Message}");
     }

@@ -25,7 +25,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
     public static async Task<ClusterConnection> Open(IEnumerable<KeyValuePair<string, string?>> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().AddInMemoryCollection(settings);
+        builder.Configuration.AddSources(settings);
         builder.Logging.ClearProviders();
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var cluster = builder.Configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();

@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>The user cancelled (Ctrl+C), as shells report SIGINT.</summary>
     public const int Cancelled = 130;
 
+    /// <summary>The exit code of a command that waited for a job: only a completed job is success.</summary>
+    public static int Of(JobState state) => state == JobState.Completed ? Ok : Failed;
+
     private const string CheckCluster =
         "check that the cluster's silos are running and that Cluster:ClusterId and Storage:ConnectionString (or Cluster:Gateways) match theirs, then retry";
 
@@ -33,6 +36,7 @@ internal static class ExitCodes
     public static (int Code, string Line) Describe(Exception exception, bool cancelledByUser)
     {
         var e = Unwrap(exception);
+        if (Hosting.SettingsValidation.Describe(e) is { } setting) return (InvalidRequest, $"error: {setting}");
         return e switch
         {
             OperationCanceledException when cancelledByUser => (Cancelled, OneLine(e.Message).StartsWith("cancelled", StringComparison.Ordinal) ? OneLine(e.Message) : "cancelled"),

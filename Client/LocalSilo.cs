@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using DpIqa.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,33 +25,17 @@ internal sealed class LocalSilo : IAsyncDisposable
     public static async Task<LocalSilo> Start(IEnumerable<KeyValuePair<string, string?>> settings, bool verbose, bool jobStateInBlob = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddEnvironmentVariables().AddInMemoryCollection(settings);
+        builder.Configuration.AddSources(settings); // dpiqa.json too, as every command reads it
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
-        if (!verbose) builder.Logging.AddFilter("Orleans", LogLevel.Error).AddFilter("Microsoft", LogLevel.Error);
+        // The host's own "failed to start" is the exception Cli.Run prints as one line (with the trace under -v).
+        if (!verbose) builder.Logging.AddFilter("Orleans", LogLevel.Error).AddFilter("Microsoft", LogLevel.Error).AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // keep stdout for results
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
-            if (jobStateInBlob)
-                SiloSetup.AddJobStorage(silo, builder.Configuration.GetSection(Storage.StorageOptions.Section).Get<Storage.StorageOptions>() ?? new());
-            else
-                silo.AddMemoryGrainStorage(SiloSetup.JobStorage);
-            silo.UseInMemoryReminderService();
-            silo.AddDpIqa(builder.Configuration);
-            silo.AcceptAnyLocalPath(); // the user's own machine: any local path, Storage:LocalRoots is for cluster silos
-        });
+        builder.UseOrleans(silo => silo.UseDpIqaLocal(builder.Configuration, jobStateInBlob));
         var host = builder.Build();
         await host.StartAsync();
         return new LocalSilo(host);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

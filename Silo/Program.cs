@@ -29,6 +29,12 @@ try
 {
     await builder.Build().RunAsync();
 }
+catch (Exception e) when (SettingsValidation.Describe(e) is { } line)
+{
+    // A bad setting (Inference:MaxBatch=-1, Inference:Device=gpu): the key and what to do, exit 2 as dpiqa's invalid request.
+    Console.Error.WriteLine($"dpiqa silo: {line}");
+    return 2;
+}
 catch (IOException e) when (e.InnerException is AddressInUseException)
 {
     // Several silos on one machine share the default port: say which setting to change, without a stack trace.

@@ -34,7 +34,7 @@ internal static class JobCommand
             progress.Done(status);
             var summary = await grain.WaitForOutputs();
             Print(new { status, summary }, json, () => SummaryTable.Print(status, summary, null, "(in the job's output)"));
-            return status.State == JobState.Completed ? 0 : 1;
+            return ExitCodes.Of(status.State);
         }));
         job.Subcommands.Add(Simple("cancel", "Stop a job: no more shards are handed out", async (grain, json) =>
         {
@@ -68,7 +68,7 @@ internal static class JobCommand
         Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}");
         Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored - s.Reused} scored, {s.Reused} reused, {s.Failed} failed{(s.Drifted ? "; DRIFTED" : "")}");
         Console.WriteLine($"  shards {s.ShardsDone}/{s.Shards} done, {s.ShardsLeased} leased; {s.ImagesPerSecond:F1} images/s; ETA {(s.Eta is { } e ? e.ToString(@"hh\:mm\:ss") : "--")}");
-        Console.WriteLine($"  silos working: {s.Workers}; coordinator {s.Coordinator}");
+        Console.WriteLine($"  worker loops holding leases: {s.Workers}; coordinator {s.Coordinator}"); // loops, not silos: a silo runs Scoring:ConcurrentShards of them
         foreach (var (silo, shards) in s.ShardsBySilo.OrderBy(k => k.Key)) Console.WriteLine($"    {silo}: {shards} shards");
         if (s.Message is not null) Console.WriteLine($"  note: {s.Message}");
     }
@@ -187,10 +187,7 @@ internal static class JobCommand
             var status = await grain.GetStatus();
             var spec = (await grain.GetSpec())!;
             if (status.State != JobState.Completed) throw new ArgumentException($"job {status.JobId} is {status.State.ToString().ToLowerInvariant()}; results are merged once it completed");
-            var storage = new StorageOptions();
-            var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
-            Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(config.GetSection(StorageOptions.Section), storage);
-            var store = new ObjectStore(Options.Create(storage));
+            var store = ClientSetup.ObjectStore();
             var file = Path.GetFullPath(parse.GetValue(output)!);
             var format = Path.GetExtension(file).ToLowerInvariant() switch { ".csv" => ResultFormat.Csv, ".jsonl" => ResultFormat.Jsonl, _ => ResultFormat.Parquet };
             var all = await JobLayout.ReadResults(store, await grain.GetResultFiles(), spec.Format); // the counted run of each shard only

@@ -130,13 +130,5 @@ internal static class ModelsCommand
         throw new ArgumentException($"--score-range '{text}' is not LOW,HIGH with LOW < HIGH (e.g. 0,1 or 1,100)");
     }
 
-    internal static ModelCatalog Catalog(IEnumerable<KeyValuePair<string, string?>> settings)
-    {
-        var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().AddInMemoryCollection(settings).Build();
-        var options = new ModelOptions();
-        config.GetSection(ModelOptions.Section).Bind(options);
-        var storage = new StorageOptions();
-        config.GetSection(StorageOptions.Section).Bind(storage);
-        return new ModelCatalog(Options.Create(options), Options.Create(storage));
-    }
+    internal static ModelCatalog Catalog(IEnumerable<KeyValuePair<string, string?>> settings) => ClientSetup.Models(settings);
 }

@@ -43,11 +43,5 @@ internal static class ReportCommand
     }
 
     /// <summary>The storage the job's results are in, configured as for 'dpiqa job results'.</summary>
-    private static ObjectStore Store()
-    {
-        var storage = new StorageOptions();
-        var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
-        config.GetSection(StorageOptions.Section).Bind(storage);
-        return new ObjectStore(Options.Create(storage));
-    }
+    private static ObjectStore Store() => ClientSetup.ObjectStore();
 }

@@ -114,6 +114,6 @@ internal static class ScoreCommand
             SummaryTable.Print(status, summary, resultsFile, JobLayout.SummaryFile(output));
             if (reportFile is not null) Console.WriteLine($"report: {reportFile}");
         }
-        return status.State == JobState.Completed ? 0 : 1;
+        return ExitCodes.Of(status.State);
     }
 }

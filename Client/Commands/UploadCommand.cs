@@ -20,9 +20,7 @@ internal static class UploadCommand
             if (!Locations.IsBlob(target)) throw new ArgumentException($"--to {parse.GetValue(to)}: upload copies into blob storage; name a container[/prefix]");
             var root = Path.GetFullPath(parse.GetValue(folder)!);
             if (!Directory.Exists(root)) throw new ArgumentException($"{root} is not a folder");
-            var config = new ConfigurationBuilder().AddJsonFile("dpiqa.json", optional: true).AddEnvironmentVariables().Build();
-            var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-            var store = new ObjectStore(Options.Create(storage));
+            var store = ClientSetup.ObjectStore();
             await store.PrepareOutput(target, cancellationToken);
             var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => ImageFormats.Extensions.Contains(Path.GetExtension(f))).ToList();
             await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (f, ct) =>

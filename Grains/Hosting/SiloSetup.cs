@@ -32,11 +32,12 @@ public static class SiloSetup
     public static ISiloBuilder AddDpIqa(this ISiloBuilder silo, IConfiguration configuration)
     {
         var services = silo.Services;
-        services.AddOptions<ImageLimits>().Bind(configuration.GetSection(ImageLimits.Section));
-        services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.Section));
-        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
-        services.AddOptions<JobOptions>().Bind(configuration.GetSection(JobOptions.Section));
-        services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.Section));
+        // Bound once and checked when the host starts: a bad value is one line naming its key (SettingsValidation).
+        SettingsValidation.Add<ImageLimits>(services, configuration, ImageLimits.Section, SettingsValidation.Imaging);
+        SettingsValidation.Add<ModelOptions>(services, configuration, ModelOptions.Section, SettingsValidation.Models);
+        SettingsValidation.Add<InferenceOptions>(services, configuration, InferenceOptions.Section, SettingsValidation.Inference);
+        SettingsValidation.Add<JobOptions>(services, configuration, JobOptions.Section, SettingsValidation.Jobs);
+        SettingsValidation.Add<ScoringOptions>(services, configuration, ScoringOptions.Section, SettingsValidation.Scoring);
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
         // A silo is confined to Storage:LocalRoots unless its host says it is the embedded one (AcceptAnyLocalPath).
         services.TryAddSingleton(sp => LocalPaths.Under(sp.GetRequiredService<IOptions<StorageOptions>>().Value.LocalRoots));
@@ -90,6 +91,30 @@ public static class SiloSetup
         AddJobStorage(silo, storage);
         silo.UseAzureTableReminderService(o => o.TableServiceClient = TableClient(storage)); // schedules' ticks survive restarts
         return silo;
+    }
+
+    /// <summary>
+    /// The local mode: the embedded silo of <c>dpiqa score</c>, alone on loopback (free ports, a cluster id of its own
+    /// process), in-memory reminders, job state in memory (or, with <paramref name="jobStateInBlob"/>, in Azure Blob
+    /// as a cluster keeps it: the coordinator bench), the DP-IQA capabilities of <see cref="AddDpIqa"/>, and any local path.
+    /// </summary>
+    public static ISiloBuilder UseDpIqaLocal(this ISiloBuilder silo, IConfiguration configuration, bool jobStateInBlob = false)
+    {
+        silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "dpiqa-local", clusterId: $"local-{Environment.ProcessId}");
+        if (jobStateInBlob)
+            AddJobStorage(silo, configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions());
+        else
+            silo.AddMemoryGrainStorage(JobStorage);
+        silo.UseInMemoryReminderService();
+        silo.AddDpIqa(configuration);
+        return silo.AcceptAnyLocalPath(); // the user's own machine: any local path, Storage:LocalRoots is for cluster silos
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Job state in Azure Blob storage (no per-entity size limit, unlike tables: aggregates carry histograms).</summary>

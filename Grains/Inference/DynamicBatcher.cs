@@ -31,7 +31,7 @@ internal sealed partial class DynamicBatcher : IAsyncDisposable
         _maxBatch = Math.Max(1, maxBatch);
         _maxWaitMs = maxWaitMs;
         _logger = logger;
-        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(Math.Max(1, queueCapacity))
+        _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(queueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
         });

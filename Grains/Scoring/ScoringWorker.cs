@@ -29,12 +29,12 @@ internal sealed partial class ScoringWorker(
     private DateTimeOffset _drainUntil = DateTimeOffset.MaxValue;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.ConcurrentShards)).Select(i => Loop($"{silo.SiloAddress}/{i}", stoppingToken))
+        Task.WhenAll(Enumerable.Range(0, options.Value.ConcurrentShards).Select(i => Loop($"{silo.SiloAddress}/{i}", stoppingToken))
             .Append(Report(stoppingToken)));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _drainUntil = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Max(0, options.Value.DrainSeconds));
+        _drainUntil = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(options.Value.DrainSeconds);
         Log.Draining(logger, options.Value.DrainSeconds);
         await base.StopAsync(cancellationToken); // cancels the loops' token: no new leases from here on
         // /scaling stops counting this silo at once rather than when its reports stop.

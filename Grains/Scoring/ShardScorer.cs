@@ -46,7 +46,7 @@ internal sealed class ShardScorer
         var cacheKey = lease.Preprocess == PreprocessPath.Fast ? manifest.Sha256 + ".fast" : manifest.Sha256;
         var cached = lease.Incremental ? await _cache.Lookup(cacheKey, items, lease.ScoreCacheFile, cancellationToken) : null;
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.ImagesInFlight), CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
+            new ParallelOptions { MaxDegreeOfParallelism = _options.ImagesInFlight, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
             async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);

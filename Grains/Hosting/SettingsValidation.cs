@@ -1,0 +1,108 @@
+using DpIqa.Imaging;
+using DpIqa.Inference;
+using DpIqa.Jobs;
+using DpIqa.Models;
+using DpIqa.Scoring;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace DpIqa.Hosting;
+
+/// <summary>
+/// The checks on a silo's settings, run when the host starts (<c>ValidateOnStart</c>): a bad value stops the silo
+/// (or <c>dpiqa score</c>'s embedded one) with one line naming the key, instead of being clamped or ignored later.
+/// The defaults live in the options classes; these only say which values are allowed.
+/// </summary>
+public static class SettingsValidation
+{
+    /// <summary>The devices <c>Inference:Device</c> accepts.</summary>
+    public static readonly IReadOnlyList<string> Devices = ["cpu", "cuda"];
+
+    /// <summary>Binds <typeparamref name="T"/> to <paramref name="section"/> once, checked by <paramref name="check"/> at start.</summary>
+    internal static void Add<T>(IServiceCollection services, IConfiguration configuration, string section, Action<Checker, T> check) where T : class
+    {
+        services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<T>>(new Validator<T>(section, check));
+    }
+
+    /// <summary>The checks for the sections <see cref="SiloSetup.AddDpIqa"/> binds.</summary>
+    internal static void Inference(Checker c, InferenceOptions o)
+    {
+        if (!Devices.Contains(o.Device, StringComparer.OrdinalIgnoreCase))
+            c.Fail($"{nameof(o.Device)} must be one of {string.Join(", ", Devices)} (got '{o.Device}')");
+        c.AtLeast(nameof(o.DeviceId), o.DeviceId, 0);
+        c.AtLeast(nameof(o.MaxBatch), o.MaxBatch, 0, "0 = auto");
+        c.AtLeast(nameof(o.MaxWaitMs), o.MaxWaitMs, 0);
+        c.AtLeast(nameof(o.QueueCapacity), o.QueueCapacity, 1);
+        c.AtLeast(nameof(o.ConcurrentRuns), o.ConcurrentRuns, 0, "0 = auto");
+        c.AtLeast(nameof(o.IntraOpThreads), o.IntraOpThreads, 0, "0 = auto");
+        c.AtLeast(nameof(o.IdleUnloadSeconds), o.IdleUnloadSeconds, 1);
+    }
+
+    internal static void Scoring(Checker c, ScoringOptions o)
+    {
+        c.AtLeast(nameof(o.ConcurrentShards), o.ConcurrentShards, 1);
+        c.AtLeast(nameof(o.DecodeThreads), o.DecodeThreads, 0, "0 = one per core");
+        c.AtLeast(nameof(o.ImagesInFlight), o.ImagesInFlight, 1);
+        c.AtLeast(nameof(o.PollIntervalMs), o.PollIntervalMs, 1);
+        c.AtLeast(nameof(o.DrainSeconds), o.DrainSeconds, 0);
+    }
+
+    internal static void Imaging(Checker c, ImageLimits o)
+    {
+        c.AtLeast(nameof(o.MaxPixels), o.MaxPixels, 1);
+        c.AtLeast(nameof(o.MaxBytes), o.MaxBytes, 1);
+    }
+
+    internal static void Jobs(Checker c, JobOptions o)
+    {
+        c.AtLeast(nameof(o.LeaseSeconds), o.LeaseSeconds, 1);
+        c.AtLeast(nameof(o.SaveIntervalMs), o.SaveIntervalMs, 0);
+        c.AtLeast(nameof(o.MaxShardSize), o.MaxShardSize, 1);
+    }
+
+    internal static void Models(Checker c, ModelOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.Default)) c.Fail($"{nameof(o.Default)} must name a model (got an empty value)");
+    }
+
+    /// <summary>
+    /// The one line for a bad setting, or null when <paramref name="exception"/> is not about one: a failed check,
+    /// or a value that does not convert (Inference:MaxBatch=abc).
+    /// </summary>
+    public static string? Describe(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OptionsValidationException validation)
+                return $"invalid setting: {string.Join("; ", validation.Failures)}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
+            if (e is InvalidOperationException && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+                return $"invalid setting: {e.Message.TrimEnd('.')}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
+        }
+        return null;
+    }
+
+    /// <summary>Collects the failures of one section, each prefixed with <c>Section:</c>.</summary>
+    internal sealed class Checker(string section)
+    {
+        public List<string> Failures { get; } = [];
+
+        public void Fail(string message) => Failures.Add($"{section}:{message}");
+
+        public void AtLeast(string key, long value, long minimum, string? note = null)
+        {
+            if (value < minimum) Fail($"{key} must be >= {minimum} (got {value}{(note is null ? "" : "; " + note)})");
+        }
+    }
+
+    private sealed class Validator<T>(string section, Action<Checker, T> check) : IValidateOptions<T> where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var checker = new Checker(section);
+            check(checker, options);
+            return checker.Failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(checker.Failures);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace DpIqa.Tests.Cli;
+
+/// <summary>
+/// The built <c>dpiqa</c> run as a process, as a shell runs it: its exit code, stdout and stderr lines. The one
+/// helper for tests that need a separate process (environment settings, signals) rather than <c>Cli.Run</c>.
+/// </summary>
+internal static class DpiqaProcess
+{
+    public static string Dll()
+    {
+        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the Client project first (dotnet build Client -c {config})", dll);
+    }
+
+    /// <summary>Starts dpiqa in <paramref name="workingDirectory"/> with <paramref name="environment"/> added to its environment.</summary>
+    public static Process Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        psi.ArgumentList.Add(Dll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Runs dpiqa to its end; the 5-minute limit guards against a hang and is no timing check.</summary>
+    public static async Task<(int Code, string Out, string[] Err)> Run(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var p = Start(workingDirectory, args, environment);
+        return await Finish(p);
+    }
+
+    /// <summary>Waits for a started dpiqa to end and collects what it wrote.</summary>
+    public static async Task<(int Code, string Out, string[] Err)> Finish(Process p)
+    {
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await p.WaitForExitAsync(hang.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("dpiqa did not end");
+        }
+        return (p.ExitCode, await stdout, (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

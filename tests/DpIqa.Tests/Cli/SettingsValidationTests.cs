@@ -1,0 +1,64 @@
+using DpIqa.Client;
+using DpIqa.Tests.Cluster;
+
+namespace DpIqa.Tests.Cli;
+
+/// <summary>
+/// Settings are checked when the host starts: a bad value stops <c>dpiqa score</c> (its embedded silo) and a silo
+/// process with one line that names the key and the value, exit 2, before any image is read. Nothing is clamped.
+/// </summary>
+public sealed class SettingsValidationTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "Inference__MaxBatch", "-1", "Inference:MaxBatch must be >= 0 (got -1" },
+        { "Inference__Device", "gpu", "Inference:Device must be one of cpu, cuda (got 'gpu')" },
+        { "Scoring__ConcurrentShards", "0", "Scoring:ConcurrentShards must be >= 1 (got 0)" },
+        { "Imaging__MaxBytes", "0", "Imaging:MaxBytes must be >= 1 (got 0)" },
+        { "Jobs__LeaseSeconds", "0", "Jobs:LeaseSeconds must be >= 1 (got 0)" },
+        { "Inference__MaxBatch", "eight", "Inference:MaxBatch" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task A_bad_setting_stops_score_with_exit_2_and_one_line_naming_the_key(string key, string value, string expected)
+    {
+        var output = Path.Combine(_dir.Path, "out");
+        var (code, _, err) = await DpiqaProcess.Run(_dir.Path, ["score", RepoPaths.Photos, "--out", output], new Dictionary<string, string> { [key] = value });
+        Assert.Equal(ExitCodes.InvalidRequest, code);
+        Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
+        Assert.StartsWith("error: invalid setting: ", err[0]);
+        Assert.Contains(expected, err[0]);
+        Assert.False(File.Exists(Path.Combine(output, "results.csv")));
+    }
+
+    [Fact]
+    public async Task A_bad_setting_in_dpiqa_json_stops_score_too()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "dpiqa.json"), """{ "Inference": { "MaxBatch": -3 } }""");
+        var (code, _, err) = await DpiqaProcess.Run(_dir.Path, ["score", RepoPaths.Photos, "--out", Path.Combine(_dir.Path, "out")]);
+        Assert.Equal(ExitCodes.InvalidRequest, code);
+        Assert.Contains("Inference:MaxBatch must be >= 0 (got -3", Assert.Single(err));
+    }
+
+    [SkippableFact]
+    public async Task A_silo_with_a_bad_setting_exits_2_with_one_line_naming_the_key()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(SiloProcess.SiloDll());
+        psi.Environment["Inference__Device"] = "gpu";
+        psi.Environment["Cluster__SiloPort"] = $"{SiloProcess.FreePort()}";
+        psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
+        psi.Environment["Http__Port"] = "0";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var (code, _, err) = await DpiqaProcess.Finish(p);
+        Assert.Equal(2, code);
+        var line = Assert.Single(err, l => l.Contains("invalid setting"));
+        Assert.Contains("Inference:Device must be one of cpu, cuda (got 'gpu')", line);
+        Assert.DoesNotContain(err, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -109,21 +109,10 @@ internal sealed class ShardScorer
                 result.Width = image.OriginalWidth;
                 result.Height = image.OriginalHeight;
                 result.Preprocess = image.Path == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact;
-                float score;
-                try
-                {
-                    score = await session.Score(image, ct);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    throw new ImageError(ImageErrorKind.Inference, $"model {manifest.Name} failed: {e.Message}");
-                }
-                // Statistics cannot count a NaN or an infinity: such an image gets an error record instead.
-                if (!float.IsFinite(score))
-                    throw new ImageError(ImageErrorKind.Inference, $"model {manifest.Name} returned {score}, not a finite score");
+                var score = await FiniteScore(session, "model", image, ct);
                 result.Score = score;
                 if (cascade is not null && teacher is not null && Cascade.CascadeRules.InBand(cascade, score))
-                    result.TeacherScore = await TeacherScore(teacher, image, ct);
+                    result.TeacherScore = await FiniteScore(teacher, "cascade teacher", image, ct); // same preprocessing as the job's model
             }
             result.Status = ImageResult.Ok;
         }
@@ -138,20 +127,21 @@ internal sealed class ShardScorer
         return result;
     }
 
-    /// <summary>The cascade teacher's score of an image already preprocessed for the job's model (the preprocessing is the same).</summary>
-    private static async Task<float> TeacherScore(ModelSession teacher, PreprocessedImage image, CancellationToken ct)
+    /// <summary>A model's score of a preprocessed image; a failed run or a NaN/infinity (which statistics cannot count)
+    /// becomes an inference error record. <paramref name="role"/> names the model in the message ("model", "cascade teacher").</summary>
+    private static async Task<float> FiniteScore(ModelSession session, string role, PreprocessedImage image, CancellationToken ct)
     {
         float score;
         try
         {
-            score = await teacher.Score(image, ct);
+            score = await session.Score(image, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new ImageError(ImageErrorKind.Inference, $"cascade teacher {teacher.Manifest.Name} failed: {e.Message}");
+            throw new ImageError(ImageErrorKind.Inference, $"{role} {session.Manifest.Name} failed: {e.Message}");
         }
         if (!float.IsFinite(score))
-            throw new ImageError(ImageErrorKind.Inference, $"cascade teacher {teacher.Manifest.Name} returned {score}, not a finite score");
+            throw new ImageError(ImageErrorKind.Inference, $"{role} {session.Manifest.Name} returned {score}, not a finite score");
         return score;
     }
 

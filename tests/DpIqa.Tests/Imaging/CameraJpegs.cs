@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -64,21 +63,5 @@ public sealed class CameraJpegs
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    private static (int Code, string Output) Run(string[] args)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, stdout + stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-1, e.Message);
-        }
-    }
+    private static (int Code, string Output) Run(string[] args) => Models.StudentParityFixture.Run("/usr/bin/python3", args);
 }

@@ -68,7 +68,8 @@ public sealed class StudentParityFixture
         foreach (var file in Directory.GetFiles(CacheRoot)) File.Delete(file); // the unkeyed layout kept reference.json here
     }
 
-    private static (int Code, string Output) Run(string file, string[] args)
+    /// <summary>Runs a program, its stdout and stderr together; code -1 when it cannot start.</summary>
+    internal static (int Code, string Output) Run(string file, string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -12,13 +12,8 @@ read -r -a SILO_PORTS <<< "${SILO_PORTS:-11111 11112}"
 read -r -a GATEWAY_PORTS <<< "${GATEWAY_PORTS:-30001 30002}"
 
 fail() { echo "local-cluster: $*" >&2; exit 1; }
-listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-check_ports() {
-  for port in "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" "${SILO_PORTS[@]}" "${GATEWAY_PORTS[@]}"; do
-    listening "$port" && fail "port $port on 127.0.0.1 is taken (another Azurite or cluster running?). Stop it (ss -ltnp 'sport = :$port' shows which process), or pick free ports with BLOB_PORT QUEUE_PORT TABLE_PORT SILO_PORTS GATEWAY_PORTS"
-  done
-  return 0
-}
+source "$(dirname "$0")/lib.sh"
+check_ports() { check_ports_of "pick free ports with BLOB_PORT QUEUE_PORT TABLE_PORT SILO_PORTS GATEWAY_PORTS" "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" "${SILO_PORTS[@]}" "${GATEWAY_PORTS[@]}"; }
 
 check_ports # before the build, to fail fast
 mkdir -p .cache

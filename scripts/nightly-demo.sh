@@ -11,13 +11,8 @@ SILO_PORT=${SILO_PORT:-11910}
 GATEWAY_PORT=${GATEWAY_PORT:-30910}
 
 fail() { echo "nightly-demo: $*" >&2; exit 1; }
-listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-check_ports() {
-  for port in "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" "$SILO_PORT" "$GATEWAY_PORT"; do
-    listening "$port" && fail "port $port on 127.0.0.1 is taken (another Azurite or cluster running?); pick free ports with BLOB_PORT QUEUE_PORT TABLE_PORT SILO_PORT GATEWAY_PORT"
-  done
-  return 0
-}
+source "$(dirname "$0")/lib.sh"
+check_ports() { check_ports_of "pick free ports with BLOB_PORT QUEUE_PORT TABLE_PORT SILO_PORT GATEWAY_PORT" "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" "$SILO_PORT" "$GATEWAY_PORT"; }
 
 check_ports
 mkdir -p .cache

@@ -21,10 +21,8 @@ TABLE_PORT=${TABLE_PORT:-10302}
 WORK=.cache/scale-demo
 
 fail() { echo "scale-demo: $*" >&2; exit 1; }
-listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-for port in "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" 11400 30400 18400; do
-  listening "$port" && fail "port $port on 127.0.0.1 is taken; stop what holds it or set BLOB_PORT/QUEUE_PORT/TABLE_PORT"
-done
+source scripts/lib.sh # cd'ed to the repository root above
+check_ports_of "set BLOB_PORT/QUEUE_PORT/TABLE_PORT" "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT" 11400 30400 18400
 mkdir -p .cache
 rm -rf "$WORK" && mkdir -p "$WORK/images"
 echo "== building (Release)"

@@ -37,39 +37,17 @@ public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper ou
         await _cluster.DeployAsync();
     }
 
-    private static string DpiqaDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
-    }
-
     /// <summary>Runs dpiqa in a fresh folder (no dpiqa.json) with this cluster's connection in its environment.</summary>
     private async Task<(int Code, string Out, string[] Err)> Dpiqa(string[] args, string? connectionString = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        psi.ArgumentList.Add(DpiqaDll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["Storage__ConnectionString"] = connectionString ?? azurite.ConnectionString;
-        psi.Environment["Cluster__ClusterId"] = _clusterId;
-        psi.Environment["Cluster__ServiceId"] = _serviceId;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        // A guard against a hang, not a timing check: every command here ends in seconds.
-        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
+        var (code, stdout, err) = await DpiqaProcess.Run(_dir.Path, args, new Dictionary<string, string>
         {
-            await p.WaitForExitAsync(hang.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dpiqa {string.Join(' ', args)} did not end");
-        }
-        var err = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {p.ExitCode}; stderr: {string.Join(" | ", err)}");
-        return (p.ExitCode, await stdout, err);
+            ["Storage__ConnectionString"] = connectionString ?? azurite.ConnectionString,
+            ["Cluster__ClusterId"] = _clusterId,
+            ["Cluster__ServiceId"] = _serviceId,
+        });
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}; stderr: {string.Join(" | ", err)}");
+        return (code, stdout, err);
     }
 
     [SkippableFact]

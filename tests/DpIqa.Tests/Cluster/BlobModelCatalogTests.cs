@@ -44,18 +44,11 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
 
     private BlobContainerClient Container => new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(_container);
 
-    private static string DpiqaDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
-    }
-
     /// <summary>Runs the built dpiqa with the storage account in its environment, as a user on the cluster's account would.</summary>
     private async Task<(int Code, string Out, string Err)> Dpiqa(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        psi.ArgumentList.Add(DpiqaDll());
+        psi.ArgumentList.Add(global::DpIqa.Tests.Cli.DpiqaProcess.Dll());
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
         using var p = Process.Start(psi)!;

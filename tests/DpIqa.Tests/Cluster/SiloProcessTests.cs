@@ -21,26 +21,11 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
     private readonly List<Process> _silos = [];
     private readonly string _clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
 
-    private static string SiloDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Silo", "bin", config, "net10.0", "DpIqa.Silo.dll");
-        // Building this test project builds the Silo too; a missing executable means a partial build or another layout.
-        return File.Exists(dll) ? dll : throw new SkipException(Dependency.Missing($"the silo executable {dll} is not built (dotnet build Silo -c {config})"));
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     private (Process Process, int SiloPort, int GatewayPort) StartSilo(Dictionary<string, string>? settings = null)
     {
-        int siloPort = FreePort(), gatewayPort = FreePort();
+        int siloPort = SiloProcess.FreePort(), gatewayPort = SiloProcess.FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(SiloDll());
+        psi.ArgumentList.Add(SiloProcess.SiloDll());
         psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
         psi.Environment["Cluster__ClusterId"] = _clusterId;
         psi.Environment["Cluster__SiloPort"] = $"{siloPort}";

@@ -12,17 +12,10 @@ public sealed class CudaFallbackTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _dir = new();
 
-    private static string DpiqaDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
-    }
-
     private async Task<(int Code, string[] Err)> Score(string device, string outDir)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        foreach (var a in new[] { DpiqaDll(), "score", RepoPaths.Photos, "--device", device, "--out", outDir, "--format", "jsonl" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { global::DpIqa.Tests.Cli.DpiqaProcess.Dll(), "score", RepoPaths.Photos, "--device", device, "--out", outDir, "--format", "jsonl" }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -45,17 +45,10 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         await _cluster.DeployAsync();
     }
 
-    private static string DpiqaDll()
-    {
-        var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Client", "bin", config, "net10.0", "dpiqa.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the Client project first", dll);
-    }
-
     private async Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        psi.ArgumentList.Add(DpiqaDll());
+        psi.ArgumentList.Add(global::DpIqa.Tests.Cli.DpiqaProcess.Dll());
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
         psi.Environment["Cluster__ClusterId"] = _clusterId;

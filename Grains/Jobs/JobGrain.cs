@@ -20,6 +20,10 @@ namespace DpIqa.Jobs;
 /// The record is written from a private copy, one write at a time, so the grain keeps answering while storage is
 /// slow (see <see cref="IJobGrain"/> for the calls that interleave with a save); a change counts as saved only once a
 /// write that includes it succeeded, and what must be stored (the completed job, summary.json) is retried until it is.
+/// The grain saves state and orchestrates; the rest has a class of its own: <see cref="JobRequestValidation"/> (checking a
+/// submitted job), <see cref="ShardListing"/> (shards and their manifests), <see cref="LeaseTable"/> (leases),
+/// <see cref="JobRate"/> (images/s, ETA), <see cref="JobSummaryFile"/> (summary.json), <see cref="CompletionCuration"/>
+/// (keep/reject lists and the rest after completion), <see cref="UncountedResults"/> and <see cref="JobLayout"/> (paths).
 /// </summary>
 internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
@@ -162,13 +166,16 @@ internal sealed partial class JobGrain(
         }
         catch (Exception e) when (e is not InconsistentStateException)
         {
-            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : TimeSpan.FromTicks(Math.Min(_saveBackoff.Ticks * 2, MaxRetryDelay.Ticks));
+            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : Doubled(_saveBackoff);
             _nextSaveTry = DateTimeOffset.UtcNow + _saveBackoff;
             Log.SaveFailed(logger, e, JobId, _saveBackoff);
         }
     }
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>The next delay of a retry that backs off: twice the last, at most <see cref="MaxRetryDelay"/>.</summary>
+    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
 
     /// <summary>Runs a step that must happen until it succeeds, with backoff; gives up only when the grain deactivates.</summary>
     private async Task UntilDone(Func<Task> step, string what)
@@ -186,7 +193,7 @@ internal sealed partial class JobGrain(
                 Log.StepFailed(logger, e, JobId, what, delay);
             }
             await Task.Delay(delay, _deactivating.Token);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            delay = Doubled(delay);
         }
     }
 

@@ -252,6 +252,7 @@ internal sealed partial class JobGrain(
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+            // Cancelled or deactivating: the shards committed so far stay, and a reactivation resumes after them.
         }
         catch (Exception e)
         {

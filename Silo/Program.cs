@@ -2,7 +2,9 @@ using DpIqa.Hosting;
 using DpIqa.Silo.Http;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
 // A silo: grains, model catalog, inference and (where Scoring:Enabled) scoring workers, plus its HTTP endpoint
@@ -27,7 +29,11 @@ builder.UseOrleans((context, silo) =>
 });
 try
 {
-    await builder.Build().RunAsync();
+    using var host = builder.Build();
+    // The settings are checked before the silo starts anything (joins the cluster, opens its ports): a bad one stops it
+    // with the one line below, not with the host's "Hosting failed to start" log and stack trace.
+    host.Services.GetService<IStartupValidator>()?.Validate();
+    await host.RunAsync();
 }
 catch (Exception e) when (SettingsValidation.Describe(e) is { } line)
 {

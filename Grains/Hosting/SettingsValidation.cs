@@ -16,9 +16,6 @@ namespace DpIqa.Hosting;
 /// </summary>
 public static class SettingsValidation
 {
-    /// <summary>The devices <c>Inference:Device</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> Devices = ["cpu", "cuda"];
-
     /// <summary>Binds <typeparamref name="T"/> to <paramref name="section"/> once, checked by <paramref name="check"/> at start.</summary>
     internal static void Add<T>(IServiceCollection services, IConfiguration configuration, string section, Action<Checker, T> check) where T : class
     {
@@ -29,8 +26,9 @@ public static class SettingsValidation
     /// <summary>The checks for the sections <see cref="SiloSetup.AddDpIqa"/> binds.</summary>
     internal static void Inference(Checker c, InferenceOptions o)
     {
-        if (!Devices.Contains(o.Device, StringComparer.OrdinalIgnoreCase))
-            c.Fail($"{nameof(o.Device)} must be one of {string.Join(", ", Devices)} (got '{o.Device}')");
+        // Configuration only gives a named device (InferenceDeviceConverter); code may set any number.
+        if (!Enum.IsDefined(o.Device))
+            c.Fail($"{nameof(o.Device)} must be one of {string.Join(", ", InferenceDeviceConverter.Names)} (got '{o.Device}')");
         c.AtLeast(nameof(o.DeviceId), o.DeviceId, 0);
         c.AtLeast(nameof(o.MaxBatch), o.MaxBatch, 0, "0 = auto");
         c.AtLeast(nameof(o.MaxWaitMs), o.MaxWaitMs, 0);
@@ -75,12 +73,26 @@ public static class SettingsValidation
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
+            // A value our converter refused (Inference:Device=gpu): the binder's wrapper names the key, ours what is allowed.
+            if (e is InvalidOperationException && e.InnerException is SettingValueException refused && KeyOf(e.Message) is { } key)
+                return $"invalid setting: {key} {refused.Message}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
             if (e is OptionsValidationException validation)
                 return $"invalid setting: {string.Join("; ", validation.Failures)}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
             if (e is InvalidOperationException && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
                 return $"invalid setting: {e.Message.TrimEnd('.')}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
         }
         return null;
+    }
+
+    /// <summary>The key in the configuration binder's "Failed to convert configuration value at 'Section:Key' to type ..." message.</summary>
+    private static string? KeyOf(string bindingMessage)
+    {
+        const string at = " at '";
+        int start = bindingMessage.IndexOf(at, StringComparison.Ordinal);
+        if (start < 0) return null;
+        start += at.Length;
+        int end = bindingMessage.IndexOf('\'', start);
+        return end > start ? bindingMessage[start..end] : null;
     }
 
     /// <summary>Collects the failures of one section, each prefixed with <c>Section:</c>.</summary>

@@ -5,8 +5,9 @@ public sealed class InferenceOptions
 {
     public const string Section = "Inference";
 
-    /// <summary><c>cpu</c> or <c>cuda</c>. With <c>cuda</c>, a silo without a usable CUDA runtime falls back to CPU and logs it once.</summary>
-    public string Device { get; set; } = "cpu";
+    /// <summary><c>cpu</c> or <c>cuda</c> (any case; anything else stops the host at start, see <see cref="InferenceDeviceConverter"/>).
+    /// With <c>cuda</c>, a silo without a usable CUDA runtime falls back to CPU and logs it once.</summary>
+    public InferenceDevice Device { get; set; } = InferenceDevice.Cpu;
 
     /// <summary>CUDA device id.</summary>
     public int DeviceId { get; set; }
@@ -36,7 +37,7 @@ public sealed class InferenceOptions
     /// <summary>Let idle ONNX Runtime threads spin-wait (faster hand-off, but burns cores the decoders share). Off by default.</summary>
     public bool AllowSpinning { get; set; }
 
-    public bool IsCuda => string.Equals(Device, "cuda", StringComparison.OrdinalIgnoreCase);
+    public bool IsCuda => Device == InferenceDevice.Cuda;
 
     /// <summary>The settings in effect once the 0 = auto values are resolved for the device a session got.</summary>
     public (int MaxBatch, int ConcurrentRuns, int IntraOpThreads) Effective(bool onCuda) => (

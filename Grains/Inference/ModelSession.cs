@@ -49,7 +49,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     private static (InferenceSession, string) CreateSession(ResolvedModel model, InferenceOptions options, ILogger logger)
     {
-        if (string.Equals(options.Device, "cuda", StringComparison.OrdinalIgnoreCase))
+        if (options.IsCuda)
         {
             var cudaOptions = NewOptions(options, onCuda: true);
             try

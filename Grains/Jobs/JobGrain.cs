@@ -20,6 +20,10 @@ namespace DpIqa.Jobs;
 /// The record is written from a private copy, one write at a time, so the grain keeps answering while storage is
 /// slow (see <see cref="IJobGrain"/> for the calls that interleave with a save); a change counts as saved only once a
 /// write that includes it succeeded, and what must be stored (the completed job, summary.json) is retried until it is.
+/// The grain saves state and orchestrates; the rest has a class of its own: <see cref="JobRequestValidation"/> (checking a
+/// submitted job), <see cref="ShardListing"/> (shards and their manifests), <see cref="LeaseTable"/> (leases),
+/// <see cref="JobRate"/> (images/s, ETA), <see cref="JobSummaryFile"/> (summary.json), <see cref="CompletionCuration"/>
+/// (keep/reject lists and the rest after completion), <see cref="UncountedResults"/> and <see cref="JobLayout"/> (paths).
 /// </summary>
 internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
@@ -41,8 +45,7 @@ internal sealed partial class JobGrain(
     private readonly CancellationTokenSource _stop = new();
     /// <summary>Stops retries of what must be stored: the next activation redoes it from the stored record.</summary>
     private readonly CancellationTokenSource _deactivating = new();
-    private DateTimeOffset? _rateSince;
-    private long _doneAtRateStart;
+    private readonly JobRate _rate = new();
     private long _savedBytes;
     private IDisposable? _gauges;
 
@@ -163,13 +166,16 @@ internal sealed partial class JobGrain(
         }
         catch (Exception e) when (e is not InconsistentStateException)
         {
-            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : TimeSpan.FromTicks(Math.Min(_saveBackoff.Ticks * 2, MaxRetryDelay.Ticks));
+            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : Doubled(_saveBackoff);
             _nextSaveTry = DateTimeOffset.UtcNow + _saveBackoff;
             Log.SaveFailed(logger, e, JobId, _saveBackoff);
         }
     }
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>The next delay of a retry that backs off: twice the last, at most <see cref="MaxRetryDelay"/>.</summary>
+    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
 
     /// <summary>Runs a step that must happen until it succeeds, with backoff; gives up only when the grain deactivates.</summary>
     private async Task UntilDone(Func<Task> step, string what)
@@ -187,7 +193,7 @@ internal sealed partial class JobGrain(
                 Log.StepFailed(logger, e, JobId, what, delay);
             }
             await Task.Delay(delay, _deactivating.Token);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            delay = Doubled(delay);
         }
     }
 
@@ -200,7 +206,7 @@ internal sealed partial class JobGrain(
                 return await GetStatus();
             throw new ArgumentException($"job '{JobId}' already exists with another spec; pick a new job id");
         }
-        var model = Validate(spec);
+        var model = JobRequestValidation.Validate(spec, options.Value.MaxShardSize, models);
         if (spec.Labels is not null) await Evaluation.JobEvaluation.ReadLabels(store, spec.Labels); // a bad labels file is refused now, not after the job
         spec = spec with { Preprocess = spec.Preprocess ?? model.Manifest.DefaultPreprocess() }; // the model's default, fixed for the job's life
         await store.ValidateSources(spec.Sources);
@@ -230,35 +236,15 @@ internal sealed partial class JobGrain(
         return await GetStatus();
     }
 
-    private ResolvedModel Validate(JobSpec spec)
-    {
-        if (spec.ShardSize < 1 || spec.ShardSize > options.Value.MaxShardSize)
-            throw new ArgumentException($"shard size {spec.ShardSize} is out of range: use 1 to {options.Value.MaxShardSize}");
-        if (string.IsNullOrWhiteSpace(spec.Output)) throw new ArgumentException("no output given: name a folder for the results");
-        if (!Enum.IsDefined(spec.Format)) throw new ArgumentException($"unknown result format {spec.Format}: use csv, jsonl or parquet");
-        var model = models.Resolve(spec.Model); // throws ArgumentException naming the models there are
-        Curation.CurationLists.Validate(spec, model.Manifest);
-        Cascade.CascadeRules.Validate(spec, models);
-        if (spec.Preprocess is { } p && !Enum.IsDefined(p)) throw new ArgumentException($"unknown preprocessing path {p}: use exact or fast");
-        return model;
-    }
-
-    /// <summary>Writes a manifest per full shard as items stream in; resumes after the shards already written.</summary>
+    /// <summary>Writes a manifest per full shard as items stream in (see <see cref="ShardListing"/>); resumes after the shards already written.</summary>
     private async Task RunListing()
     {
         var spec = Job.Spec!;
-        long skip = (long)Job.ShardCount * spec.ShardSize;
-        var batch = new List<SourceItem>(spec.ShardSize);
+        var listing = new ShardListing(spec.ShardSize, Job.ShardCount,
+            (shard, items) => store.WriteWhole(JobLayout.ItemListPath(spec.Output, shard), ShardManifest.Encode(items)), CommitShard);
         try
         {
-            await foreach (var item in store.List(spec.Sources, _stop.Token))
-            {
-                if (skip > 0) { skip--; continue; }
-                batch.Add(item);
-                if (batch.Count == spec.ShardSize) await AddShard(batch);
-            }
-            if (batch.Count > 0) await AddShard(batch);
-            await EndManifestWrites(commit: true);
+            await listing.Run(store.List(spec.Sources, _stop.Token), skip: (long)Job.ShardCount * spec.ShardSize);
             Job.ListingDone = true;
             if (Job.Total == 0) Job.Message = $"no images found in {string.Join(", ", spec.Sources)} (looked for {string.Join(" ", Imaging.ImageFormats.Extensions)})";
             Changed();
@@ -266,11 +252,10 @@ internal sealed partial class JobGrain(
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
-            await EndManifestWrites(commit: false);
+            // Cancelled or deactivating: the shards committed so far stay, and a reactivation resumes after them.
         }
         catch (Exception e)
         {
-            await EndManifestWrites(commit: false);
             Log.ListingFailed(logger, e, JobId);
             Job.State = JobState.Failed;
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
@@ -285,49 +270,14 @@ internal sealed partial class JobGrain(
         await FinishIfDone();
     }
 
-    /// <summary>Manifest writes in flight at most: one at a time capped a job at ~12 shards/s on Azurite.</summary>
-    private const int ManifestWritesInFlight = 16;
-
-    /// <summary>Manifest writes started, oldest first, with their item counts; committed strictly in shard order.</summary>
-    private readonly Queue<(Task Write, int Items)> _manifestWrites = new();
-
-    /// <summary>
-    /// Starts writing the next shard's manifest, up to <see cref="ManifestWritesInFlight"/> at a time. A shard is counted
-    /// (ShardCount, Total) and leasable only once its manifest and every earlier one are written, so the stored
-    /// ShardCount is always a prefix of written manifests and a restarted listing resumes exactly after it.
-    /// </summary>
-    private async Task AddShard(List<SourceItem> items)
+    /// <summary>A shard whose manifest and every earlier one are written: counted, and leasable while the job runs.</summary>
+    private void CommitShard(int shard, int items)
     {
-        int shard = Job.ShardCount + _manifestWrites.Count;
-        _manifestWrites.Enqueue((store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items)), items.Count));
-        items.Clear();
-        while (_manifestWrites.Count >= ManifestWritesInFlight || (_manifestWrites.Count > 0 && _manifestWrites.Peek().Write.IsCompleted))
-            await CommitOldestShard();
-    }
-
-    private async Task CommitOldestShard()
-    {
-        var (write, count) = _manifestWrites.Peek();
-        await write; // a failed write fails the listing (see RunListing), as it did one at a time
-        _manifestWrites.Dequeue();
-        int shard = Job.ShardCount;
-        Job.ShardCount++;
+        Job.ShardCount = shard + 1;
         Job.EnsureCapacity(Job.ShardCount);
-        Job.Total += count;
+        Job.Total += items;
         if (Job.State == JobState.Running) _leases.Enqueue(shard);
         Changed();
-    }
-
-    /// <summary>After listing ends: commits the writes in flight; after a failure: only observes them (not counted).</summary>
-    private async Task EndManifestWrites(bool commit)
-    {
-        if (commit)
-        {
-            while (_manifestWrites.Count > 0) await CommitOldestShard();
-            return;
-        }
-        foreach (var (write, _) in _manifestWrites) _ = write.ContinueWith(t => t.Exception, TaskScheduler.Default);
-        _manifestWrites.Clear();
     }
 
     public Task<ShardLease?> Lease(string worker)
@@ -341,7 +291,7 @@ internal sealed partial class JobGrain(
             var (shard, lease) = granted;
             DpIqaMetrics.JobLeaseEvent("granted");
             if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
-            if (_rateSince is null) { _rateSince = now; _doneAtRateStart = Job.All.Scored + Job.All.Failed; }
+            _rate.Start(now, Job.All.Scored + Job.All.Failed);
             var spec = Job.Spec!;
             return Task.FromResult<ShardLease?>(new ShardLease
             {
@@ -461,7 +411,7 @@ internal sealed partial class JobGrain(
         // Built inside the retried step, so a failure to build it is logged (and retried) rather than leaving the job
         // running forever with every shard done.
         await UntilDone(() => store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output),
-            JsonSerializer.SerializeToUtf8Bytes(BuildSummary() with { State = JobState.Completed }, SummaryJson), _deactivating.Token), "writing summary.json");
+            JobSummaryFile.Encode(BuildSummary() with { State = JobState.Completed }), _deactivating.Token), "writing summary.json");
         await UntilDone(() => Save(stored =>
         {
             stored.State = JobState.Completed;
@@ -479,23 +429,12 @@ internal sealed partial class JobGrain(
         _ = RemoveUncountedResults();
     }
 
-    /// <summary>
-    /// Deletes result files of completions that did not count (a worker whose lease expired and that died, or one that
-    /// finished after another). Readers never use them; this only saves space. Workers told 'not counted' delete their own.
-    /// </summary>
+    /// <summary>Deletes the result files of completions that did not count (see <see cref="UncountedResults"/>); a failure only costs space.</summary>
     private async Task RemoveUncountedResults()
     {
-        var folder = Locations.Join(Job.Spec!.Output, JobLayout.ResultsFolder);
         try
         {
-            int removed = 0;
-            foreach (var name in await store.ListNames(folder, _deactivating.Token))
-            {
-                if (!JobLayout.TryParseResultName(name, out int shard, out uint tag)) continue;
-                if (shard < Job.ShardCount && Job.IsDone(shard) && Job.CountedTag(shard) == tag) continue;
-                await store.Delete(Locations.Join(folder, name), _deactivating.Token);
-                removed++;
-            }
+            int removed = await UncountedResults.Remove(store, Job, _deactivating.Token);
             if (removed > 0) Log.RemovedUncounted(logger, JobId, removed);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -504,33 +443,20 @@ internal sealed partial class JobGrain(
         }
     }
 
-    /// <summary>Keep/reject lists, after completion; redone on reactivation if the silo died while writing them.</summary>
+    /// <summary>Keep/reject lists and the rest of <see cref="CompletionCuration"/>, after completion; redone on reactivation if the silo died while writing them.</summary>
     private async Task WriteCuration()
     {
         try
         {
-            // Lists, then --tag/--quarantine, then the drift report against the previous run (schedules) - see JobCuration;
-            // then the evaluation against labels and the cascade's counts - see JobEvaluation.
-            var previous = Job.Spec!.PreviousJob is { } p && await GrainFactory.GetGrain<IJobGrain>(p).GetSpec() is not null
-                ? await GrainFactory.GetGrain<IJobGrain>(p).GetSummary() : null;
-            var shards = Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone).Select(s => JobLayout.ItemListPath(Job.Spec.Output, s)).Zip(CountedResultFiles()).ToList();
-            var done = await Curation.JobCuration.Run(store, Job.Spec, JobId, $"{Job.Spec.Model}/{Job.ModelVersion}", Job.All, Job.ByFolder, shards, BuildSummary().All, previous, _stop.Token);
-            Job.Curation = done.Lists;
-            Job.Actions = done.Actions;
-            Job.Drift = done.Drift;
-            var threshold = Curation.CurationLists.Threshold(Job.Spec, Job.All);
-            (Job.Evaluation, Job.Cascade, var note) = await Evaluation.JobEvaluation.Run(store, Job.Spec, CountedResultFiles(), threshold, _stop.Token);
-            if (note is not null) Job.Message = note;
+            await CompletionCuration.Run(store, GrainFactory, JobId, Job, CountedResultFiles(), BuildSummary(), _stop.Token);
             Job.CurationWritten = true;
             Changed();
             await UntilDone(() => Save(), "saving the curation result");
-            await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JsonSerializer.SerializeToUtf8Bytes(BuildSummary(), SummaryJson));
+            await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JobSummaryFile.Encode(BuildSummary()));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Job.Message = $"the keep/reject lists could not be written: {e.Message}";
-            // A schedule waits for the drift report: it says why there is none rather than never coming.
-            if (Job.Spec!.DriftThreshold is { } t) Job.Drift = new DriftReport { PreviousJobId = Job.Spec.PreviousJob, Threshold = t, Reason = $"not computed: {e.Message}" };
+            CompletionCuration.Failed(Job, e);
             Changed();
             Log.CurationFailed(logger, e, JobId);
         }
@@ -564,14 +490,7 @@ internal sealed partial class JobGrain(
 
     public Task<JobStatus> GetStatus()
     {
-        var now = DateTimeOffset.UtcNow;
-        long done = Job.All.Scored + Job.All.Failed;
-        double rate = 0;
-        if (_rateSince is { } since && (now - since).TotalSeconds > 0.5)
-            rate = (done - _doneAtRateStart) / (now - since).TotalSeconds;
-        if (Job.State != JobState.Running && Job.StartedAt is { } s && Job.FinishedAt is { } f && (f - s).TotalSeconds > 0)
-            rate = done / (f - s).TotalSeconds;
-        TimeSpan? eta = Job.State == JobState.Running && Job.ListingDone && rate > 0 ? TimeSpan.FromSeconds((Job.Total - done) / rate) : null;
+        var (rate, eta) = _rate.Estimate(DateTimeOffset.UtcNow, Job);
         return Task.FromResult(new JobStatus
         {
             JobId = JobId,
@@ -617,25 +536,7 @@ internal sealed partial class JobGrain(
         return Task.FromResult(BuildSummary());
     }
 
-    private JobSummary BuildSummary() => BuildSummary(DeclaredRange());
-
-    private JobSummary BuildSummary((double Lower, double Upper)? scoreRange) => new()
-    {
-        JobId = JobId,
-        Model = Job.Spec!.Model,
-        ModelVersion = Job.ModelVersion,
-        State = Job.State,
-        All = SummaryBuilder.Build(Job.All, scoreRange),
-        ByFolder = Job.ByFolder.OrderBy(f => f.Key, StringComparer.Ordinal).ToDictionary(f => f.Key, f => SummaryBuilder.Build(f.Value, scoreRange)),
-        Message = Job.Message,
-        Curation = Job.Curation,
-        Evaluation = Job.Evaluation,
-        Cascade = Job.Cascade,
-        Reused = Job.Reused,
-        Drift = Job.Drift,
-        Actions = Job.Actions,
-        Preprocess = Job.Spec.Preprocess ?? PreprocessPath.Exact,
-    };
+    private JobSummary BuildSummary() => JobSummaryFile.Build(JobId, Job, DeclaredRange());
 
     /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>
     private (double Lower, double Upper)? DeclaredRange()

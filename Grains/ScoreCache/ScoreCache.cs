@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -128,7 +127,7 @@ internal sealed class ScoreCacheStore
             if (c is '/' or '\\' or '#' or '?' or '%' || char.IsControl(c)) key.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
             else key.Append(c);
         }
-        return key.Length <= MaxReadableKey ? key.ToString() : HashedPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)));
+        return key.Length <= MaxReadableKey ? key.ToString() : HashedPrefix + Models.Hashes.Sha256(Encoding.UTF8.GetBytes(location));
     }
 
     private static TableEntity ToEntity(string modelSha256, string location, CachedScore s) => new(modelSha256, RowKey(location))

@@ -53,11 +53,16 @@ public sealed class SettingsValidationTests : IDisposable
         psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
         psi.Environment["Http__Port"] = "0";
         using var p = System.Diagnostics.Process.Start(psi)!;
-        var (code, _, err) = await DpiqaProcess.Finish(p);
+        var (code, stdout, err) = await DpiqaProcess.Finish(p);
         Assert.Equal(2, code);
-        var line = Assert.Single(err, l => l.Contains("invalid setting"));
+        var line = Assert.Single(err);
+        Assert.StartsWith("dpiqa silo: invalid setting: ", line);
         Assert.Contains("Inference:Device must be one of cpu, cuda (got 'gpu')", line);
-        Assert.DoesNotContain(err, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+        // No stack trace on either stream (the host's "Hosting failed to start" log went to stdout), and the silo
+        // stopped before it started: a silo with a bad setting never joins the cluster.
+        Assert.DoesNotContain("   at ", stdout);
+        Assert.DoesNotContain("Hosting failed to start", stdout);
+        Assert.DoesNotContain("Started silo", stdout);
     }
 
     public void Dispose() => _dir.Dispose();

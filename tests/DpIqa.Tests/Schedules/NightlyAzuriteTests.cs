@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 using DpIqa.Hosting;
 using DpIqa.Results;
@@ -79,7 +78,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         await foreach (var blob in container.GetBlobsAsync())
         {
             var content = (await container.GetBlobClient(blob.Name).DownloadContentAsync()).Value;
-            result[blob.Name] = (Convert.ToHexString(SHA256.HashData(content.Content.ToArray())), content.Details.ETag.ToString());
+            result[blob.Name] = (DpIqa.Models.Hashes.Sha256(content.Content.ToArray()), content.Details.ETag.ToString());
         }
         return result;
     }

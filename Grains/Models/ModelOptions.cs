@@ -1,0 +1,27 @@
+namespace DpIqa.Models;
+
+/// <summary>Configuration section <c>Models</c>.</summary>
+public sealed class ModelOptions
+{
+    public const string Section = "Models";
+
+    /// <summary>Folder holding imported models: a folder <c>NAME/</c> per model with <c>NAME.onnx</c>, its external-data
+    /// files and its manifest <c>NAME.json</c> (a <c>NAME.json</c> beside <c>NAME.onnx</c> at the top, the earlier layout, is read too).</summary>
+    public string Path { get; set; } = System.IO.Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "models");
+
+    /// <summary>Model used when a job names none.</summary>
+    public string Default { get; set; } = ProxyModel.Name;
+
+    /// <summary>
+    /// Where the catalog lives: empty for the local folder <see cref="Path"/>, or <c>blob:CONTAINER[/PREFIX]</c> for a
+    /// catalog in the blob storage of <c>Storage:*</c> that every silo reads (<c>dpiqa models import --to-cluster</c>
+    /// fills it); silos then download a model on first use into <see cref="CachePath"/>.
+    /// </summary>
+    public string? Source { get; set; }
+
+    /// <summary>Local copies of models from a blob catalog (<see cref="Source"/>), kept across restarts and checked
+    /// against the catalog's sha256 before every load.</summary>
+    public string CachePath { get; set; } = System.IO.Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "model-cache");
+}

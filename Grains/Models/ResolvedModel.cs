@@ -1,0 +1,46 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace DpIqa.Models;
+
+/// <summary>A model ready to load: its manifest and where its verified bytes come from.</summary>
+internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Action? fetch = null)
+{
+    public ModelManifest Manifest { get; } = manifest;
+
+    /// <summary>The ONNX file of an imported model; null for the built-in one.</summary>
+    public string? OnnxPath { get; } = onnxPath;
+
+    /// <summary>Checks the ONNX file (and any external-data files) against the manifest's sha256; throws with a message on a mismatch.</summary>
+    public void Verify()
+    {
+        if (OnnxPath is null) return;
+        fetch?.Invoke(); // a model from a blob catalog: into the local cache first
+        CheckHash(OnnxPath, Manifest.Sha256);
+        foreach (var (file, sha) in Manifest.ExternalData ?? [])
+            CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
+    }
+
+    private void CheckHash(string path, string expected)
+    {
+        if (!File.Exists(path)) throw new InvalidOperationException($"model '{Manifest.Name}': file {path} is missing (re-import the model)");
+        string actual = Hashes.Sha256OfFile(path);
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
+    }
+
+    /// <summary>The verified ONNX bytes.</summary>
+    public byte[] Load()
+    {
+        if (builtIn is not null) return builtIn();
+        Verify();
+        return File.ReadAllBytes(OnnxPath!);
+    }
+
+    /// <summary>An ONNX Runtime session over the verified model (from the file, so external data next to it is found).</summary>
+    public InferenceSession CreateSession(SessionOptions options)
+    {
+        if (builtIn is not null) return new InferenceSession(builtIn(), options);
+        Verify();
+        return new InferenceSession(OnnxPath!, options);
+    }
+}

@@ -30,6 +30,10 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         return container;
     }
 
+    private static async Task<(T, T)> Together<T>(Task<T> a, Task<T> b) => (await a, await b);
+
+    private static async Task<(T, T, T)> Together<T>(Task<T> a, Task<T> b, Task<T> c) => (await a, await b, await c);
+
     private static void AssertOneErrorLine(string[] err, string expected)
     {
         Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
@@ -47,24 +51,23 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         var container = await ContainerWithPhotos("e2e-job");
         var jobId = "e2e-job-" + Guid.NewGuid().ToString("N")[..6];
 
-        var refused = await Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out", "--model", "no-such-model");
+        // Commands that do not depend on each other run at once: each process start costs seconds on a loaded machine.
+        var (refused, submit) = await Together(
+            Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out", "--model", "no-such-model"),
+            Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out", "--shard-size", "4", "--format", "jsonl", "--job-id", jobId));
         Assert.Equal(ExitCodes.InvalidRequest, refused.Code);
         AssertOneErrorLine(refused.Err, "unknown model 'no-such-model'");
-
-        var submit = await Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out",
-            "--shard-size", "4", "--format", "jsonl", "--job-id", jobId);
         Assert.Equal((ExitCodes.Ok, jobId), (submit.Code, submit.Out.Trim())); // the id at once, nothing else
         Assert.Empty(submit.Err);
 
-        var list = await Dpiqa("job", "list");
+        var file = Path.Combine(cluster.WorkFolder, $"{jobId}.jsonl");
+        var (list, listJson, watch) = await Together(Dpiqa("job", "list"), Dpiqa("job", "list", "--json"), Dpiqa("job", "watch", jobId, "--json"));
         Assert.Equal(ExitCodes.Ok, list.Code);
         Assert.Contains(list.Out.Split('\n'), l => l.StartsWith(jobId + " ", StringComparison.Ordinal));
-        var listJson = await Dpiqa("job", "list", "--json");
         Assert.Equal(ExitCodes.Ok, listJson.Code);
         using (var jobs = JsonDocument.Parse(listJson.Out))
             Assert.Contains(jobs.RootElement.EnumerateArray(), j => j.GetProperty("job_id").GetString() == jobId);
 
-        var watch = await Dpiqa("job", "watch", jobId, "--json");
         Assert.Equal(ExitCodes.Ok, watch.Code);
         using (var watched = JsonDocument.Parse(watch.Out))
         {
@@ -72,18 +75,18 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
             Assert.Equal(Photos.Length, watched.RootElement.GetProperty("summary").GetProperty("all").GetProperty("count").GetInt32());
         }
 
-        var status = await Dpiqa("job", "status", jobId);
+        var (status, statusJson, summary) = await Together(Dpiqa("job", "status", jobId), Dpiqa("job", "status", jobId, "--json"), Dpiqa("job", "summary", jobId, "--json"));
+        var (results, resultsJson) = await Together(
+            Dpiqa("job", "results", jobId, "--out", file), Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, $"{jobId}.csv"), "--json"));
         Assert.Equal(ExitCodes.Ok, status.Code);
         Assert.StartsWith($"job {jobId}: completed", status.Out);
         Assert.Contains($"images {Photos.Length}/{Photos.Length}: {Photos.Length} scored, 0 reused, 0 failed", status.Out);
-        var statusJson = await Dpiqa("job", "status", jobId, "--json");
         using (var s = JsonDocument.Parse(statusJson.Out))
         {
             Assert.Equal("completed", s.RootElement.GetProperty("state").GetString());
             Assert.Equal((Photos.Length, Photos.Length), (s.RootElement.GetProperty("total").GetInt32(), s.RootElement.GetProperty("scored").GetInt32()));
         }
 
-        var summary = await Dpiqa("job", "summary", jobId, "--json");
         Assert.Equal(ExitCodes.Ok, summary.Code);
         using (var sum = JsonDocument.Parse(summary.Out))
         {
@@ -91,14 +94,11 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
             Assert.Equal((Photos.Length, 0), (all.GetProperty("scored").GetInt32(), all.GetProperty("failed").GetInt32()));
         }
 
-        var file = Path.Combine(cluster.WorkFolder, $"{jobId}.jsonl");
-        var results = await Dpiqa("job", "results", jobId, "--out", file);
         Assert.Equal(ExitCodes.Ok, results.Code);
         Assert.Equal($"{Photos.Length} results -> {file}", results.Out.Trim());
         var rows = await ReadJsonl(file);
         Assert.Equal(Photos.Order(StringComparer.Ordinal), rows.Select(r => r.Path).Order(StringComparer.Ordinal)); // each photo once
         Assert.All(rows, r => Assert.Equal(ImageResult.Ok, r.Status));
-        var resultsJson = await Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, $"{jobId}.csv"), "--json");
         using (var r = JsonDocument.Parse(resultsJson.Out))
             Assert.Equal(Photos.Length, r.RootElement.GetProperty("rows").GetInt32());
     }
@@ -123,13 +123,13 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
 
         var cancel = await Dpiqa("job", "cancel", jobId);
         Assert.Equal((ExitCodes.Ok, $"job {jobId}: cancelled"), (cancel.Code, cancel.Out.Trim()));
-        var again = await Dpiqa("job", "cancel", jobId, "--json"); // cancelling twice changes nothing
+        var (again, status, results) = await Together(
+            Dpiqa("job", "cancel", jobId, "--json"), // cancelling twice changes nothing
+            Dpiqa("job", "status", jobId),
+            Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, "cancelled.csv")));
         using (var s = JsonDocument.Parse(again.Out))
             Assert.Equal("cancelled", s.RootElement.GetProperty("state").GetString());
-        var status = await Dpiqa("job", "status", jobId);
         Assert.Contains("note: cancelled by a user", status.Out);
-
-        var results = await Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, "cancelled.csv"));
         Assert.Equal(ExitCodes.InvalidRequest, results.Code);
         AssertOneErrorLine(results.Err, $"job {jobId} is cancelled; results are merged once it completed");
         Assert.False(File.Exists(Path.Combine(cluster.WorkFolder, "cancelled.csv")));
@@ -158,7 +158,8 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         Assert.Equal(ExitCodes.Ok, watch.Code); // the job completes: a bad file is a record, not a dead job
 
         var file = Path.Combine(cluster.WorkFolder, $"{jobId}.jsonl");
-        Assert.Equal(ExitCodes.Ok, (await Dpiqa("job", "results", jobId, "--out", file)).Code);
+        var (results, summary, text) = await Together(Dpiqa("job", "results", jobId, "--out", file), Dpiqa("job", "summary", jobId, "--json"), Dpiqa("job", "summary", jobId));
+        Assert.Equal(ExitCodes.Ok, results.Code);
         var rows = await ReadJsonl(file);
         // A listing's line is its result path; a folder's files are under the folder's name when a job has several sources.
         var name = Path.GetFileName(folder);
@@ -178,12 +179,10 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
             }
         }
 
-        var summary = await Dpiqa("job", "summary", jobId, "--json");
         using var sum = JsonDocument.Parse(summary.Out);
         var all = sum.RootElement.GetProperty("all");
         Assert.Equal((rows.Count, rows.Count - 2, 2), (all.GetProperty("count").GetInt32(), all.GetProperty("scored").GetInt32(), all.GetProperty("failed").GetInt32()));
         Assert.Equal(2, all.GetProperty("failed_by_kind").GetProperty("fetch").GetInt32());
-        var text = await Dpiqa("job", "summary", jobId);
         Assert.Contains("fetch 2", text.Out);
     }
 }

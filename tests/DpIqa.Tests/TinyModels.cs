@@ -14,7 +14,27 @@ internal static class TinyModels
         var score = g.Node("Add", [g.Node("Mul", [mean, g.Scalar(b)]), g.Scalar(a)]);
         g.Node("Flatten", [score], "score", ("axis", 1L));
         g.Output("score", "batch", 1);
-        var bytes = g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>());
+        Write(folder, name, g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>()), scoreRange);
+    }
+
+    /// <summary>
+    /// score = mean pixel, but a run FAILS (ONNX Runtime refuses a Gather index out of bounds) when any image of the
+    /// batch has a mean pixel above <paramref name="failAbove"/>: a model that one input breaks at run time.
+    /// </summary>
+    public static void AddFailingAbove(string folder, string name, float failAbove)
+    {
+        var g = new OnnxGraph(name);
+        var image = g.Input("image", "batch", 3, 512, 512);
+        var mean = g.Node("ReduceMean", [image], null, ("axes", new long[] { 1, 2, 3 }), ("keepdims", 1L));
+        var index = g.Node("Cast", [g.Node("Greater", [mean, g.Scalar(failAbove)])], null, ("to", 7L)); // 0, or 1 above the limit
+        var guard = g.Node("Gather", [g.Constant([0f], 1), index], null, ("axis", 0L)); // one element: index 1 is out of bounds
+        g.Node("Flatten", [g.Node("Add", [mean, guard])], "score", ("axis", 1L));
+        g.Output("score", "batch", 1);
+        Write(folder, name, g.ToModel("dpiqa-tests", $"mean pixel; fails above {failAbove}", new Dictionary<string, string>()), null);
+    }
+
+    private static void Write(string folder, string name, byte[] bytes, double[]? scoreRange)
+    {
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, name + ".onnx"), bytes);
         var manifest = new ModelManifest

@@ -11,12 +11,7 @@ public sealed class CliErrorTests : IDisposable
 {
     private readonly TempFolder _dir = new();
 
-    private static async Task<(int Code, string[] Lines)> Run(string[] args, CancellationToken cancellationToken = default)
-    {
-        var error = new StringWriter();
-        var code = await DpIqa.Client.Cli.Run(args, error, cancellationToken);
-        return (code, error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
+    private static Task<(int Code, string[] Lines)> Run(string[] args, CancellationToken cancellationToken = default) => CliInProcess.Run(args, cancellationToken);
 
     private static void AssertOneLine(string[] lines, string expected)
     {

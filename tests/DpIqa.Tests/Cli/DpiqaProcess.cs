@@ -25,19 +25,20 @@ internal static class DpiqaProcess
         return Process.Start(psi)!;
     }
 
-    /// <summary>Runs dpiqa to its end; the 5-minute limit guards against a hang and is no timing check.</summary>
-    public static async Task<(int Code, string Out, string[] Err)> Run(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Runs dpiqa to its end; the limit (default 5 minutes) guards against a hang and is no timing check.</summary>
+    public static async Task<(int Code, string Out, string[] Err)> Run(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? limit = null)
     {
         using var p = Start(workingDirectory, args, environment);
-        return await Finish(p);
+        return await Finish(p, limit);
     }
 
     /// <summary>Waits for a started dpiqa to end and collects what it wrote.</summary>
-    public static async Task<(int Code, string Out, string[] Err)> Finish(Process p)
+    public static async Task<(int Code, string Out, string[] Err)> Finish(Process p, TimeSpan? limit = null)
     {
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var hang = new CancellationTokenSource(limit ?? TimeSpan.FromMinutes(5));
         try
         {
             await p.WaitForExitAsync(hang.Token);

@@ -16,11 +16,11 @@ public sealed class ModelsImportTests : IDisposable
 
     private string Catalog => Path.Combine(_dir.Path, "models");
 
+    /// <summary>The exit code and stderr, its lines joined: empty when the import succeeded.</summary>
     private async Task<(int Code, string Error)> Import(string onnx, string name)
     {
-        var error = new StringWriter();
-        var code = await DpIqa.Client.Cli.Run(["models", "import", onnx, "--name", name, "--models-dir", Catalog], error);
-        return (code, error.ToString());
+        var (code, lines) = await CliInProcess.Run(["models", "import", onnx, "--name", name, "--models-dir", Catalog]);
+        return (code, string.Join('\n', lines));
     }
 
     private static string ManifestSha(string manifest) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Azure.Storage.Blobs;
 using DpIqa.Hosting;
 using DpIqa.Inference;
@@ -45,19 +44,12 @@ public sealed class BlobModelCatalogTests(Azurite azurite, ITestOutputHelper out
     private BlobContainerClient Container => new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(_container);
 
     /// <summary>Runs the built dpiqa with the storage account in its environment, as a user on the cluster's account would.</summary>
-    private async Task<(int Code, string Out, string Err)> Dpiqa(params string[] args)
+    private async Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        psi.ArgumentList.Add(global::DpIqa.Tests.Cli.DpiqaProcess.Dll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(5)); // a guard against a hang, not a timing check
-        await p.WaitForExitAsync(hang.Token);
-        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {p.ExitCode}\n{await stdout}{await stderr}");
-        return (p.ExitCode, await stdout, await stderr);
+        var (code, stdout, err) = await global::DpIqa.Tests.Cli.DpiqaProcess.Run(_dir.Path, args,
+            new Dictionary<string, string> { ["Storage__ConnectionString"] = azurite.ConnectionString });
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}\n{stdout}{string.Join('\n', err)}");
+        return (code, stdout, err);
     }
 
     private static byte[] Jpeg(int seed)

@@ -45,13 +45,7 @@ public sealed class SiloDrainTests(Azurite azurite, ITestOutputHelper output) : 
 
         // The coordinator alone first, so the job grain (and its in-memory leases) lives there, not on the silo to stop.
         var coordinator = StartSilo(new() { ["Scoring__Enabled"] = "false" });
-        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
-        ClusterConnection? connection = null;
-        for (var deadline = DateTime.UtcNow.AddSeconds(120); connection is null; await Task.Delay(500))
-        {
-            try { connection = await ClusterConnection.Open(settings); }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
-        }
+        var connection = await SiloProcess.Connect(azurite.ConnectionString, _clusterId);
         var job = connection.Client.GetGrain<IJobGrain>("drain-job-" + Guid.NewGuid().ToString("N")[..6]);
         await job.Start(new JobSpec { Sources = [Locations.Blob($"{container.Name}/in")], Model = "proxy-sharpness", Output = Locations.Blob($"{container.Name}/out"), ShardSize = 4 });
         JobStatus status;

@@ -35,15 +35,7 @@ public sealed class SiloHttpTests(Azurite azurite, ITestOutputHelper output) : I
         return data.ToArray();
     }
 
-    private async Task<ClusterConnection> Connect()
-    {
-        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
-        for (var deadline = DateTime.UtcNow.AddSeconds(120); ; await Task.Delay(500))
-        {
-            try { return await ClusterConnection.Open(settings); }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
-        }
-    }
+    private Task<ClusterConnection> Connect() => SiloProcess.Connect(azurite.ConnectionString, _clusterId);
 
     private static async Task WaitReady(SiloProcess silo)
     {

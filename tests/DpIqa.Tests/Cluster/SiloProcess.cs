@@ -66,6 +66,21 @@ internal sealed partial class SiloProcess : IDisposable
         return new SiloProcess(p, siloPort, gatewayPort, httpPort);
     }
 
+    /// <summary>
+    /// A client of the silo processes of cluster <paramref name="clusterId"/>, found in the Azure Table membership on
+    /// <paramref name="connectionString"/>. Opening fails while no silo has joined yet, so it is retried; the 2-minute
+    /// limit guards against a silo that never starts and is no timing check.
+    /// </summary>
+    public static async Task<DpIqa.Client.ClusterConnection> Connect(string connectionString, string clusterId)
+    {
+        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = connectionString, ["Cluster:ClusterId"] = clusterId };
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(500))
+        {
+            try { return await DpIqa.Client.ClusterConnection.Open(settings); }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
+        }
+    }
+
     /// <summary>GET on the silo's HTTP port; null while nothing listens there yet.</summary>
     public async Task<(HttpStatusCode Status, string Body)?> Get(string path)
     {

@@ -60,14 +60,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         names.AddRange(corrupt);
 
         var silos = Enumerable.Range(0, 3).Select(_ => StartSilo()).ToList();
-        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
-        ClusterConnection? connection = null;
-        for (var deadline = DateTime.UtcNow.AddSeconds(90); connection is null; await Task.Delay(500))
-        {
-            try { connection = await ClusterConnection.Open(settings); }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
-        }
-        await using var _ = connection;
+        await using var connection = await SiloProcess.Connect(azurite.ConnectionString, _clusterId);
         var job = connection.Client.GetGrain<IJobGrain>("proc-job-" + Guid.NewGuid().ToString("N")[..6]);
         await job.Start(new JobSpec
         {
@@ -122,14 +115,7 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
 
         // The default lease (60 s) and no scoring workers: the test plays them, so it knows which silo holds which lease.
         var silos = Enumerable.Range(0, 4).Select(_ => StartSilo(new() { ["Jobs__LeaseSeconds"] = "60", ["Scoring__Enabled"] = "false" })).ToList();
-        var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = azurite.ConnectionString, ["Cluster:ClusterId"] = _clusterId };
-        ClusterConnection? connection = null;
-        for (var deadline = DateTime.UtcNow.AddSeconds(90); connection is null; await Task.Delay(500))
-        {
-            try { connection = await ClusterConnection.Open(settings); }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
-        }
-        await using var _ = connection;
+        await using var connection = await SiloProcess.Connect(azurite.ConnectionString, _clusterId);
         var hosts = new Dictionary<SiloAddress, SiloStatus>();
         for (var deadline = DateTime.UtcNow.AddSeconds(90); hosts.Count < 4 && DateTime.UtcNow < deadline; await Task.Delay(500))
             hosts = await connection.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);

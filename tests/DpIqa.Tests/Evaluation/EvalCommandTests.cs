@@ -13,12 +13,7 @@ public sealed class EvalCommandTests : IDisposable
 {
     private readonly TempFolder _dir = new();
 
-    private static async Task<(int Code, string[] Lines)> Run(params string[] args)
-    {
-        var error = new StringWriter();
-        var code = await DpIqa.Client.Cli.Run(args, error);
-        return (code, error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
+    private static Task<(int Code, string[] Lines)> Run(params string[] args) => Cli.CliInProcess.Run(args);
 
     /// <summary>A fixture's scores written as a run's results.csv (a folder of its own).</summary>
     private async Task<string> Results(string fixture)

@@ -103,9 +103,9 @@ public sealed class ExporterCheckpointTests(PackExportFixture fixture, ITestOutp
         Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
         using var dir = new TempFolder();
         var catalogDir = Path.Combine(dir.Path, "models");
-        var error = new StringWriter();
-        var code = await DpIqa.Client.Cli.Run(["models", "import", fixture.ExportFolder, "--score-range", "1,100", "--models-dir", catalogDir], error);
-        Assert.Equal((0, ""), (code, error.ToString()));
+        var (code, error) = await Cli.CliInProcess.Run(["models", "import", fixture.ExportFolder, "--score-range", "1,100", "--models-dir", catalogDir]);
+        Assert.Equal(0, code);
+        Assert.Empty(error);
 
         var catalog = new ModelCatalog(Options.Create(new ModelOptions { Path = catalogDir }));
         var imported = catalog.List().Single(m => m.Name == PackExportFixture.ModelName);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -47,29 +46,14 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
 
     private async Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        psi.ArgumentList.Add(global::DpIqa.Tests.Cli.DpiqaProcess.Dll());
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["Storage__ConnectionString"] = azurite.ConnectionString;
-        psi.Environment["Cluster__ClusterId"] = _clusterId;
-        psi.Environment["Cluster__ServiceId"] = _serviceId;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        // A guard against a hang, not a timing check.
-        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
+        var (code, stdout, err) = await global::DpIqa.Tests.Cli.DpiqaProcess.Run(_dir.Path, args, new Dictionary<string, string>
         {
-            await p.WaitForExitAsync(hang.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dpiqa {string.Join(' ', args)} did not end");
-        }
-        var err = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {p.ExitCode}; stderr: {string.Join(" | ", err)}");
-        return (p.ExitCode, await stdout, err);
+            ["Storage__ConnectionString"] = azurite.ConnectionString,
+            ["Cluster__ClusterId"] = _clusterId,
+            ["Cluster__ServiceId"] = _serviceId,
+        }, limit: TimeSpan.FromMinutes(10)); // a guard against a hang, not a timing check
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}; stderr: {string.Join(" | ", err)}");
+        return (code, stdout, err);
     }
 
     /// <summary>Made-up MOS for the shipped photos (none is published for them), SPAQ's column names, as a blob beside them.</summary>

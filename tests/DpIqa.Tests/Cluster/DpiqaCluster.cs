@@ -1,0 +1,68 @@
+using DpIqa.Tests.Cli;
+using Orleans.TestingHost;
+using Xunit.Abstractions;
+
+namespace DpIqa.Tests.Cluster;
+
+/// <summary>
+/// A class fixture for end-to-end tests of the <c>dpiqa</c> process: Azurite, and one in-process silo that scores
+/// (Azure Table membership and blob job state on Azurite, TCP so the process can connect), started once for the
+/// test class. Its silo reads local paths under <see cref="LocalRoot"/> only, as a cluster silo does.
+/// </summary>
+public sealed class DpiqaCluster : IAsyncLifetime
+{
+    private readonly TempFolder _dir = new();
+    private TestCluster? _cluster;
+
+    public Azurite Azurite { get; } = new();
+    public string ClusterId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+    public string ServiceId { get; } = "e2e-svc-" + Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>The one folder of <c>Storage:LocalRoots</c>: <c>file:</c> sources and local listing files go here.</summary>
+    public string LocalRoot => Path.Combine(_dir.Path, "root");
+
+    /// <summary>A fresh working folder for a dpiqa process (no dpiqa.json in it).</summary>
+    public string WorkFolder => Directory.CreateDirectory(Path.Combine(_dir.Path, "work")).FullName;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(LocalRoot);
+        if (Azurite.SkipReason is not null) return;
+        var builder = new TestClusterBuilder(1);
+        builder.Options.UseTestClusterMembership = false;
+        builder.Options.ClusterId = ClusterId;
+        builder.Options.ServiceId = ServiceId;
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
+        builder.Properties["Storage:ConnectionString"] = Azurite.ConnectionString;
+        builder.Properties["Storage:LocalRoots:0"] = LocalRoot;
+        builder.Properties["Scoring:PollIntervalMs"] = "100";
+        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
+        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    /// <summary>Runs dpiqa with this cluster's connection in its environment, as a user of the cluster's account would.</summary>
+    public async Task<(int Code, string Out, string[] Err)> Dpiqa(ITestOutputHelper output, params string[] args)
+    {
+        var (code, stdout, err) = await DpiqaProcess.Run(WorkFolder, args, new Dictionary<string, string>
+        {
+            ["Storage__ConnectionString"] = Azurite.ConnectionString,
+            ["Cluster__ClusterId"] = ClusterId,
+            ["Cluster__ServiceId"] = ServiceId,
+        });
+        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}\n{stdout}{string.Join('\n', err)}");
+        return (code, stdout, err);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+        Azurite.Dispose();
+        _dir.Dispose();
+    }
+}

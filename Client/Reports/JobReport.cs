@@ -96,7 +96,7 @@ internal static class JobReport
         foreach (var file in job.ResultFiles)
         {
             Jobs.JobLayout.TryParseResultName(file[(file.LastIndexOf('/') + 1)..], out int shard, out _);
-            foreach (var r in await ResultFiles.Decode(await store.Read(file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
+            foreach (var r in await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
         }
         return rows;
     }
@@ -181,7 +181,7 @@ internal static class JobReport
         foreach (var shard in wanted)
         {
             var paths = shard.Select(r => r.Result.Path).ToHashSet(StringComparer.Ordinal);
-            foreach (var item in ShardManifest.Decode(await store.Read(Jobs.JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
+            foreach (var item in ShardManifest.Decode(await Jobs.JobLayout.ReadShardFile(store, Jobs.JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
                 if (paths.Contains(item.Path)) locations[item.Path] = item.Location;
         }
         return locations;

@@ -35,8 +35,8 @@ internal static class JobCuration
         var existing = new List<double>();
         foreach (var (manifest, resultFile) in shards)
         {
-            var rows = await ResultFiles.Decode(await store.Read(resultFile, cancellationToken), spec.Format);
-            var items = actions.Wanted ? ShardManifest.Decode(await store.Read(manifest, cancellationToken)) : null;
+            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, resultFile, cancellationToken), spec.Format);
+            var items = actions.Wanted ? ShardManifest.Decode(await Jobs.JobLayout.ReadShardFile(store, manifest, cancellationToken)) : null;
             var verdicts = new List<Verdict>(rows.Count);
             for (int i = 0; i < rows.Count; i++)
             {

@@ -36,7 +36,7 @@ internal sealed class ShardScorer
 
     public async Task<ShardOutcome> Score(ShardLease lease, CancellationToken cancellationToken)
     {
-        var items = ShardManifest.Decode(await _store.Read(lease.Manifest, cancellationToken));
+        var items = ShardManifest.Decode(await Jobs.JobLayout.ReadShardFile(_store, lease.Manifest, cancellationToken));
         var session = _inference.Session(lease.Model);
         var manifest = session.Manifest;
         var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);

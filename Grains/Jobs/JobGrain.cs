@@ -299,7 +299,7 @@ internal sealed partial class JobGrain(
     private async Task AddShard(List<SourceItem> items)
     {
         int shard = Job.ShardCount + _manifestWrites.Count;
-        _manifestWrites.Enqueue((store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ShardManifest.Encode(items)), items.Count));
+        _manifestWrites.Enqueue((store.WriteWhole(JobLayout.ItemListPath(Job.Spec!.Output, shard), ItemList.Encode(items)), items.Count));
         items.Clear();
         while (_manifestWrites.Count >= ManifestWritesInFlight || (_manifestWrites.Count > 0 && _manifestWrites.Peek().Write.IsCompleted))
             await CommitOldestShard();
@@ -348,7 +348,7 @@ internal sealed partial class JobGrain(
                 JobId = JobId,
                 Shard = shard,
                 Token = lease.Token,
-                Manifest = JobLayout.ItemListPath(spec.Output, shard),
+                ItemList = JobLayout.ItemListPath(spec.Output, shard),
                 ResultFile = JobLayout.ResultPath(spec.Output, shard, JobLayout.TokenTag(lease.Token), spec.Format),
                 Model = spec.Model,
                 Format = spec.Format,

@@ -61,6 +61,9 @@ internal static class JobLayout
             && uint.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out tag);
     }
 
+    /// <summary>All counted rows of a job in one file, as <c>dpiqa score</c> merges them: <c>results.csv</c>, <c>.jsonl</c> or <c>.parquet</c>.</summary>
+    public static string MergedResults(string output, ResultFormat format) => Locations.Join(output, $"results.{ResultFiles.Extension(format)}");
+
     /// <summary>The job's summary (statistics, curation, evaluation).</summary>
     public static string SummaryFile(string output) => Locations.Join(output, "summary.json");
 

@@ -203,7 +203,7 @@ internal sealed partial class ScheduleGrain(
         {
             Output = Locations.Join(spec.Job.Output, run.JobId),
             Incremental = true, // always, for schedules
-            ScoreCacheFile = spec.Job.ScoreCacheFile ?? Locations.Join(spec.Job.Output, "score-cache.jsonl"),
+            ScoreCacheFile = spec.Job.ScoreCacheFile ?? Jobs.JobLayout.ScoreCacheFile(spec.Job.Output),
             PreviousJob = previous,
             DriftThreshold = spec.DriftThreshold,
         };

@@ -103,7 +103,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         Assert.Equal(0, status.Failed);
         var summary = await job.GetSummary();
         Assert.Equal((2 * 0.5 + 2 * 0.25 + 2 * 0.75 + 1.0) / 7, summary.All.Mean!.Value, 9);
-        Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
         Assert.Null(await job.Lease("worker-c"));
     }
 
@@ -149,7 +149,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         var published = new List<ImageResult>();
         foreach (var file in files) published.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
         Assert.Equal(summary.All.Mean!.Value, published.Average(r => (double)r.Score!.Value), 6); // the file says what the statistics say
-        Assert.Equal(4, File.ReadAllLines(Path.Combine(_dir.Path, "out", "keep.txt")).Length); // worker-a's 0.2 scores would be rejected
+        Assert.Equal(4, File.ReadAllLines(JobLayout.KeepList(Path.Combine(_dir.Path, "out"))).Length); // worker-a's 0.2 scores would be rejected
 
         // Once the job completed, the files of runs that did not count are removed.
         for (int i = 0; i < 300 && File.Exists(a[0].ResultFile); i++) await Task.Delay(100);

@@ -53,7 +53,7 @@ public sealed class OldLayoutTests : IDisposable
 
         // What 'dpiqa job results' reads: the same rows as the run's merged results.csv, in the same order.
         var rows = await JobLayout.ReadResults(_store, files, ResultFormat.Csv);
-        var merged = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
+        var merged = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
         Assert.Equal(merged.Select(r => (r.Path, r.Score, r.Status)), rows.Select(r => (r.Path, r.Score, r.Status)));
 
         // The report reads the result files and, for its thumbnails, the item lists (their sources' locations).

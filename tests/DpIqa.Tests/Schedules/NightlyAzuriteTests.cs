@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 using DpIqa.Hosting;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Schedules;
 using DpIqa.Storage;
@@ -129,7 +130,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
         foreach (var file in await cluster.Client.GetGrain<IJobGrain>(status.JobId).GetResultFiles()) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
-        var rejected = System.Text.Encoding.UTF8.GetString(await store.Read(Locations.Join(spec.Output, "reject.txt"))).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        var rejected = System.Text.Encoding.UTF8.GetString(await store.Read(JobLayout.RejectList(spec.Output))).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         foreach (var folder in new[] { "a", "b" })
         {
             var inFolder = rows.Where(r => r.Path.StartsWith(folder + "/", StringComparison.Ordinal)).ToList();

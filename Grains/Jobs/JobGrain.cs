@@ -79,7 +79,7 @@ internal sealed partial class JobGrain(
             _ = FinishIfDone();
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
-            _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            _ = UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         if (Job.Spec is not null && Job.State is JobState.Completed && Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
         // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
@@ -223,7 +223,7 @@ internal sealed partial class JobGrain(
             throw;
         }
         // Stored as running: workers must learn of it, however long the catalog takes.
-        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId), "adding the job to the job catalog");
+        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).Add(JobId), "adding the job to the job catalog");
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
         _listing = RunListing();
         _ = WatchMembership();
@@ -278,7 +278,7 @@ internal sealed partial class JobGrain(
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the failed job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
             return;
         }
         // Outside the try: a storage error while finishing is retried there, it does not fail the listing.
@@ -474,7 +474,7 @@ internal sealed partial class JobGrain(
         Changed();
         await UntilDone(() => Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
-        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         if (Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec!)) _curation = WriteCuration();
         _ = RemoveUncountedResults();
     }
@@ -663,7 +663,7 @@ internal sealed partial class JobGrain(
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the cancelled job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
         }
         return await GetStatus();
     }

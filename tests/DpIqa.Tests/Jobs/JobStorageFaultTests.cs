@@ -116,7 +116,7 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
         Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
         var stored = Stored(job)!;
         Assert.Equal((JobState.Completed, 3, 6L), (stored.State, stored.ShardsDone, stored.All.Scored));
-        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).ActiveJobs());
+        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).ActiveJobs());
     }
 
     [Fact]
@@ -146,6 +146,6 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
         Assert.Equal(JobState.Completed, (await job.GetStatus()).State);
         Assert.Equal((JobState.Completed, 4L), (Stored(job)!.State, Stored(job)!.All.Scored));
         Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
-        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).ActiveJobs());
+        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).ActiveJobs());
     }
 }

@@ -205,7 +205,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         var second = await WaitForRun(schedule, secondJob);
         Assert.Equal((4L, 0L, 4L), (second.Images, second.Scored, second.Reused)); // the Azure Table score cache
         Assert.Equal([secondJob, firstJob], (await schedule.GetStatus())!.Runs.Select(r => r.JobId));
-        var jobs = (await cluster.Client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs()).Where(j => j.StartsWith(name, StringComparison.Ordinal)).Order();
+        var jobs = (await cluster.Client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs()).Where(j => j.StartsWith(name, StringComparison.Ordinal)).Order();
         Assert.Equal(new[] { firstJob, secondJob }.Order(), jobs);
         await schedule.Delete();
     }

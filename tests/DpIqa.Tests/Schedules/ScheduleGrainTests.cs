@@ -78,7 +78,7 @@ public sealed class ScheduleGrainTests : IAsyncLifetime
     }
 
     private async Task<List<string>> JobsOf(string schedule) =>
-        (await _cluster.Client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs()).Where(j => j.StartsWith(schedule + "-", StringComparison.Ordinal)).Order().ToList();
+        (await _cluster.Client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs()).Where(j => j.StartsWith(schedule + "-", StringComparison.Ordinal)).Order().ToList();
 
     [Fact]
     public async Task Each_occurrence_gets_one_run_however_many_ticks_and_missed_ones_one_catch_up_run()

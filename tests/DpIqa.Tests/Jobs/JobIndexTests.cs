@@ -1,13 +1,14 @@
 using DpIqa.Hosting;
 using DpIqa.Jobs;
+using DpIqa.Schedules;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace DpIqa.Tests.Jobs;
 
 /// <summary>
-/// The job index (once the "job catalog") keeps the grain id its state was stored under, so the jobs an earlier version
-/// indexed stay listed after the rename; and it lists jobs active first.
+/// The job index and the schedule index (once the "job catalog" and "schedule catalog") keep the grain ids their state
+/// was stored under, so what an earlier version recorded stays listed after the rename; the job index lists active jobs first.
 /// </summary>
 public sealed class JobIndexTests : IAsyncLifetime
 {
@@ -52,5 +53,14 @@ public sealed class JobIndexTests : IAsyncLifetime
         await index.MarkEnded("second");
         Assert.Equal(["first", "second"], await index.AllJobs());
         Assert.Equal(["first"], await index.ActiveJobs());
+    }
+
+    [Fact]
+    public async Task The_schedule_index_keeps_the_schedule_catalogs_grain_id()
+    {
+        var index = _cluster.GrainFactory.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key);
+        Assert.Equal($"{ScheduleIndexGrain.GrainTypeName}/schedules", index.GetGrainId().ToString());
+        await index.Add("nightly");
+        Assert.Equal(["nightly"], await index.All());
     }
 }

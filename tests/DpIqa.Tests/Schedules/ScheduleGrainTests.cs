@@ -150,10 +150,10 @@ public sealed class ScheduleGrainTests : IAsyncLifetime
         await schedule.Tick();
         Assert.Equal(JobState.Completed, (await WaitForRun(schedule, "hourly-20260501-113000")).State);
 
-        Assert.Contains("hourly", await _cluster.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All());
+        Assert.Contains("hourly", await _cluster.Client.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).All());
         await schedule.Delete();
         Assert.Null(await schedule.GetStatus());
-        Assert.DoesNotContain("hourly", await _cluster.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All());
+        Assert.DoesNotContain("hourly", await _cluster.Client.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).All());
         Clock.Set(DateTimeOffset.Parse("2026-05-01T12:30:01Z"));
         await schedule.Tick();
         Assert.Equal(["hourly-20260501-113000"], await JobsOf("hourly"));

@@ -3,7 +3,7 @@ using Orleans.Concurrency;
 namespace DpIqa;
 
 /// <summary>
-/// One per job (key: job id). Lists the sources into shard manifests, hands shards out as leases,
+/// One per job (key: job id). Lists the sources into the shards' item lists, hands shards out as leases,
 /// counts the first completion of each shard and keeps the mergeable statistics.
 /// Every call but Start, Complete and Cancel answers from memory in one turn ([AlwaysInterleave]): it is answered
 /// while the grain waits on storage (a slow or hung save), so status polls and lease renewals never queue behind it.

@@ -19,7 +19,7 @@ public sealed record JobSpec
     [Id(0)] public required IReadOnlyList<string> Sources { get; init; }
     /// <summary>Model name from the model catalog.</summary>
     [Id(1)] public required string Model { get; init; }
-    /// <summary>Where results, shard manifests and summary.json are written.</summary>
+    /// <summary>Where results, the shards' item lists and summary.json are written.</summary>
     [Id(2)] public required string Output { get; init; }
     /// <summary>Per-image result file format.</summary>
     [Id(3)] public ResultFormat Format { get; init; } = ResultFormat.Csv;
@@ -130,8 +130,8 @@ public sealed record ShardLease
     [Id(1)] public int Shard { get; init; }
     /// <summary>Proves this worker holds the lease; completion with an old token is ignored.</summary>
     [Id(2)] public Guid Token { get; init; }
-    /// <summary>Where the shard manifest (the list of images) is stored.</summary>
-    [Id(3)] public required string Manifest { get; init; }
+    /// <summary>Where the shard's item list (its images) is stored.</summary>
+    [Id(3)] public required string ItemList { get; init; }
     /// <summary>Where this lease's results file must be written, whole (named by the lease token: every run of a shard has its own).</summary>
     [Id(4)] public required string ResultFile { get; init; }
     /// <summary>Model name.</summary>

@@ -49,7 +49,7 @@ internal static class EvalCommand
         var path = Path.GetFullPath(value);
         if (File.Exists(path)) return path;
         if (!Directory.Exists(path)) throw new ArgumentException($"{path} does not exist: give a results file or the --out folder of a run");
-        var found = new[] { "csv", "jsonl", "parquet" }.Select(e => Path.Combine(path, $"results.{e}")).Where(File.Exists).ToList();
+        var found = Enum.GetValues<ResultFormat>().Select(f => Jobs.JobLayout.MergedResults(path, f)).Where(File.Exists).ToList();
         return found.Count switch
         {
             1 => found[0],
@@ -70,7 +70,7 @@ internal static class EvalCommand
     private static async Task<string> WriteIntoSummary(string folder, EvaluationResult evaluation, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
-        var file = Path.Combine(folder, "summary.json");
+        var file = Jobs.JobLayout.SummaryFile(folder);
         var root = File.Exists(file) ? JsonNode.Parse(await File.ReadAllTextAsync(file, cancellationToken)) as JsonObject : null;
         root ??= new JsonObject();
         root["evaluation"] = JsonSerializer.SerializeToNode(evaluation, JobGrain.SummaryJson);

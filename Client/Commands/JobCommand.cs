@@ -163,7 +163,7 @@ internal static class JobCommand
         var command = new Command("list", "Jobs, active first") { json };
         command.SetAction(async (parse, _) => await Connected(async client =>
         {
-            var ids = await client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs();
+            var ids = await client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs();
             var statuses = await Task.WhenAll(ids.Select(i => client.GetGrain<IJobGrain>(i).GetStatus()));
             Print(statuses, parse.GetValue(json), () =>
             {

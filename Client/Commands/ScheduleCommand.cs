@@ -119,7 +119,7 @@ internal static class ScheduleCommand
         command.SetAction(async (parse, _) =>
         {
             await using var connection = await ClusterConnection.Open([]);
-            var names = await connection.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All();
+            var names = await connection.Client.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).All();
             var statuses = (await Task.WhenAll(names.Select(n => connection.Client.GetGrain<IScheduleGrain>(n).GetStatus()))).OfType<ScheduleStatus>().ToList();
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(statuses, Json));
             else if (statuses.Count == 0) Console.WriteLine("no schedules");

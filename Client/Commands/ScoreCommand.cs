@@ -100,7 +100,7 @@ internal static class ScoreCommand
         string? resultsFile = null;
         if (status.State == JobState.Completed)
         {
-            resultsFile = Path.Combine(output, $"results.{ResultFiles.Extension(format)}");
+            resultsFile = JobLayout.MergedResults(output, format);
             await ResultFiles.Merge(silo.Services<DpIqa.Storage.ObjectStore>(), await job.GetResultFiles(), format, resultsFile);
         }
         var summary = await job.WaitForOutputs();

@@ -96,7 +96,7 @@ internal static class JobReport
         foreach (var file in job.ResultFiles)
         {
             Jobs.JobLayout.TryParseResultName(file[(file.LastIndexOf('/') + 1)..], out int shard, out _);
-            foreach (var r in await ResultFiles.Decode(await store.Read(file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
+            foreach (var r in await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
         }
         return rows;
     }
@@ -173,7 +173,7 @@ internal static class JobReport
         }
     }
 
-    /// <summary>Where each shown image is, from the shard manifests of the shards they were scored in.</summary>
+    /// <summary>Where each shown image is, from the item lists of the shards they were scored in.</summary>
     private static async Task<Dictionary<string, string>> Locations(ObjectStore store, ReportJob job, IEnumerable<Row> shown, CancellationToken cancellationToken)
     {
         var wanted = shown.GroupBy(r => r.Shard).ToList();
@@ -181,7 +181,7 @@ internal static class JobReport
         foreach (var shard in wanted)
         {
             var paths = shard.Select(r => r.Result.Path).ToHashSet(StringComparer.Ordinal);
-            foreach (var item in ShardManifest.Decode(await store.Read(Jobs.JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
+            foreach (var item in ItemList.Decode(await Jobs.JobLayout.ReadShardFile(store, Jobs.JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
                 if (paths.Contains(item.Path)) locations[item.Path] = item.Location;
         }
         return locations;
@@ -195,7 +195,7 @@ internal static class JobReport
         {
             html.Append("<figure>");
             string? problem = null;
-            if (!locations.TryGetValue(row.Result.Path, out var location)) problem = "not in the shard manifest";
+            if (!locations.TryGetValue(row.Result.Path, out var location)) problem = "not in the shard's item list";
             else
             {
                 try

@@ -7,7 +7,7 @@ namespace DpIqa.Curation;
 /// <summary>
 /// What a job does once every shard is done: keep/reject lists (<see cref="CurationLists"/> rules, over the job or per
 /// top-level folder), curation actions (<see cref="CurationActions"/>) and the drift report (<see cref="Drift"/>).
-/// Reads the counted result files shard by shard, with their manifests (same order) for the images' locations.
+/// Reads the counted result files shard by shard, with their item lists (same order) for the images' locations.
 /// </summary>
 internal static class JobCuration
 {
@@ -16,10 +16,10 @@ internal static class JobCuration
 
     public sealed record Outcome(CurationResult? Lists, CurationActionsResult? Actions, DriftReport? Drift);
 
-    /// <param name="shards">Per counted shard, in order: its manifest and its counted result file.</param>
+    /// <param name="shards">Per counted shard, in order: its item list and its counted result file.</param>
     /// <param name="current">The job's statistics (summary.json's "all").</param>
     public static async Task<Outcome> Run(ObjectStore store, JobSpec spec, string jobId, string model, ScoreAggregate all,
-        IReadOnlyDictionary<string, ScoreAggregate> byFolder, IReadOnlyList<(string Manifest, string ResultFile)> shards,
+        IReadOnlyDictionary<string, ScoreAggregate> byFolder, IReadOnlyList<(string ItemList, string ResultFile)> shards,
         ScoreSummary current, JobSummary? previous, CancellationToken cancellationToken)
     {
         bool rule = CurationLists.HasRule(spec);
@@ -33,10 +33,10 @@ internal static class JobCuration
         long kept = 0, rejected = 0;
         var fresh = new List<double>();
         var existing = new List<double>();
-        foreach (var (manifest, resultFile) in shards)
+        foreach (var (itemList, resultFile) in shards)
         {
-            var rows = await ResultFiles.Decode(await store.Read(resultFile, cancellationToken), spec.Format);
-            var items = actions.Wanted ? ShardManifest.Decode(await store.Read(manifest, cancellationToken)) : null;
+            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, resultFile, cancellationToken), spec.Format);
+            var items = actions.Wanted ? ItemList.Decode(await Jobs.JobLayout.ReadShardFile(store, itemList, cancellationToken)) : null;
             var verdicts = new List<Verdict>(rows.Count);
             for (int i = 0; i < rows.Count; i++)
             {
@@ -49,7 +49,7 @@ internal static class JobCuration
                     else { reject.Append(row.Path).Append('\n'); rejected++; }
                 }
                 if (row.Score is { } score) (row.Reused ? existing : fresh).Add(score);
-                // Manifest and result rows are written in the same order; a mismatch would tag the wrong blob.
+                // Item list and result rows are written in the same order; a mismatch would tag the wrong blob.
                 if (items is not null && i < items.Count && items[i].Path == row.Path) verdicts.Add(new Verdict(items[i].Location, row.Path, row.Score, isKept));
             }
             await actions.Apply(verdicts, cancellationToken);

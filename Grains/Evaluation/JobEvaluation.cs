@@ -47,7 +47,7 @@ internal static class JobEvaluation
         var cascade = spec.Cascade is null ? null : new CascadeResult { Teacher = spec.Cascade.Teacher };
         foreach (var file in resultFiles)
         {
-            var rows = await ResultFiles.Decode(await store.Read(file, cancellationToken), spec.Format);
+            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, file, cancellationToken), spec.Format);
             pairs?.Add(rows);
             if (cascade is not null)
             {

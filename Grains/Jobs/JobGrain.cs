@@ -13,7 +13,7 @@ using Orleans.Storage;
 namespace DpIqa.Jobs;
 
 /// <summary>
-/// The coordinator of one job. Lists the sources into shard manifests (streaming: shards can be leased
+/// The coordinator of one job. Lists the sources into item lists (streaming: shards can be leased
 /// while listing goes on), hands shards to workers as leases with a deadline, takes back expired ones,
 /// counts the first completion of each shard only and merges its statistics.
 /// Leases live in memory: after a failover every unfinished shard is simply leased again.
@@ -21,7 +21,7 @@ namespace DpIqa.Jobs;
 /// slow (see <see cref="IJobGrain"/> for the calls that interleave with a save); a change counts as saved only once a
 /// write that includes it succeeded, and what must be stored (the completed job, summary.json) is retried until it is.
 /// The grain saves state and orchestrates; the rest has a class of its own: <see cref="JobRequestValidation"/> (checking a
-/// submitted job), <see cref="ShardListing"/> (shards and their manifests), <see cref="LeaseTable"/> (leases),
+/// submitted job), <see cref="ShardListing"/> (shards and their item lists), <see cref="LeaseTable"/> (leases),
 /// <see cref="JobRate"/> (images/s, ETA), <see cref="JobSummaryFile"/> (summary.json), <see cref="CompletionCuration"/>
 /// (keep/reject lists and the rest after completion), <see cref="UncountedResults"/> and <see cref="JobLayout"/> (paths).
 /// </summary>
@@ -82,7 +82,7 @@ internal sealed partial class JobGrain(
             _ = FinishIfDone();
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
-            _ = UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            _ = UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
         if (Job.Spec is not null && Job.State is JobState.Completed && Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
         // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
@@ -228,20 +228,20 @@ internal sealed partial class JobGrain(
             _savedChanges = _changes;
             throw;
         }
-        // Stored as running: workers must learn of it, however long the catalog takes.
-        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).Add(JobId), "adding the job to the job catalog");
+        // Stored as running: workers must learn of it, however long the job index takes.
+        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).Add(JobId), "adding the job to the job index");
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
         _listing = RunListing();
         _ = WatchMembership();
         return await GetStatus();
     }
 
-    /// <summary>Writes a manifest per full shard as items stream in (see <see cref="ShardListing"/>); resumes after the shards already written.</summary>
+    /// <summary>Writes an item list per full shard as items stream in (see <see cref="ShardListing"/>); resumes after the shards already written.</summary>
     private async Task RunListing()
     {
         var spec = Job.Spec!;
         var listing = new ShardListing(spec.ShardSize, Job.ShardCount,
-            (shard, items) => store.WriteWhole(JobLayout.ItemListPath(spec.Output, shard), ShardManifest.Encode(items)), CommitShard);
+            (shard, items) => store.WriteWhole(JobLayout.ItemListPath(spec.Output, shard), ItemList.Encode(items)), CommitShard);
         try
         {
             await listing.Run(store.List(spec.Sources, _stop.Token), skip: (long)Job.ShardCount * spec.ShardSize);
@@ -263,14 +263,14 @@ internal sealed partial class JobGrain(
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the failed job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
             return;
         }
         // Outside the try: a storage error while finishing is retried there, it does not fail the listing.
         await FinishIfDone();
     }
 
-    /// <summary>A shard whose manifest and every earlier one are written: counted, and leasable while the job runs.</summary>
+    /// <summary>A shard whose item list and every earlier one are written: counted, and leasable while the job runs.</summary>
     private void CommitShard(int shard, int items)
     {
         Job.ShardCount = shard + 1;
@@ -298,7 +298,7 @@ internal sealed partial class JobGrain(
                 JobId = JobId,
                 Shard = shard,
                 Token = lease.Token,
-                Manifest = JobLayout.ItemListPath(spec.Output, shard),
+                ItemList = JobLayout.ItemListPath(spec.Output, shard),
                 ResultFile = JobLayout.ResultPath(spec.Output, shard, JobLayout.TokenTag(lease.Token), spec.Format),
                 Model = spec.Model,
                 Format = spec.Format,
@@ -401,7 +401,7 @@ internal sealed partial class JobGrain(
     }
 
     /// <summary>
-    /// summary.json, then the record saying 'completed', then the catalog; each retried until it is done. The live job
+    /// summary.json, then the record saying 'completed', then the job index; each retried until it is done. The live job
     /// says 'completed' only once that record is stored, so whoever sees it finds summary.json, and a silo that dies
     /// before resumes the job from what was stored.
     /// </summary>
@@ -424,7 +424,7 @@ internal sealed partial class JobGrain(
         Changed();
         await UntilDone(() => Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
-        await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
         if (Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec!)) _curation = WriteCuration();
         _ = RemoveUncountedResults();
     }
@@ -564,7 +564,7 @@ internal sealed partial class JobGrain(
             _leases.Clear();
             Changed();
             await UntilDone(() => Save(), "saving the cancelled job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).MarkEnded(JobId), "telling the job catalog the job ended");
+            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
         }
         return await GetStatus();
     }

@@ -1,7 +1,7 @@
 namespace DpIqa.Jobs;
 
 /// <summary>
-/// A job's durable state: small whatever the job's size. The image lists live in shard manifests beside the
+/// A job's durable state: small whatever the job's size. The image lists live in the shards' item lists beside the
 /// results; here are only counts, one done-flag and one counted-lease tag per shard and the mergeable statistics.
 /// </summary>
 [GenerateSerializer, Alias("dpiqa.JobRecord")]

@@ -1,22 +1,19 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Parquet.Serialization;
+using Parquet.Schema;
 
 namespace DpIqa.Results;
 
-/// <summary>Reads and writes per-image result files in CSV, JSON lines or Parquet, with one column order everywhere.</summary>
+/// <summary>
+/// Reads and writes per-image result files in CSV, JSON lines or Parquet, with the columns of <see cref="ResultColumns"/>
+/// (one order, one name each, everywhere). Readers find columns by name, so files written before a column existed
+/// still read (the row keeps that field's default).
+/// </summary>
 internal static class ResultFiles
 {
-    private static readonly string[] Columns =
-        ["path", "score", "status", "error_kind", "error_message", "width", "height", "bytes", "model", "model_version", "model_sha256", "ms", "teacher_score", "reused", "preprocess"];
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 
     public static string Extension(ResultFormat format) => format switch
     {
@@ -28,41 +25,36 @@ internal static class ResultFiles
 
     public static async Task<byte[]> Encode(IReadOnlyList<ImageResult> rows, ResultFormat format)
     {
+        var columns = ResultColumns.All;
         switch (format)
         {
             case ResultFormat.Csv:
             {
-                var sb = new StringBuilder(string.Join(',', Columns)).Append('\n');
-                foreach (var r in rows)
-                {
-                    sb.Append(Csv(r.Path)).Append(',')
-                      .Append(r.Score?.ToString("R", CultureInfo.InvariantCulture)).Append(',')
-                      .Append(r.Status).Append(',')
-                      .Append(r.ErrorKind).Append(',')
-                      .Append(Csv(r.ErrorMessage)).Append(',')
-                      .Append(r.Width).Append(',')
-                      .Append(r.Height).Append(',')
-                      .Append(r.Bytes).Append(',')
-                      .Append(Csv(r.Model)).Append(',')
-                      .Append(Csv(r.ModelVersion)).Append(',')
-                      .Append(r.ModelSha256).Append(',')
-                      .Append(r.Milliseconds.ToString("F1", CultureInfo.InvariantCulture)).Append(',')
-                      .Append(r.TeacherScore?.ToString("R", CultureInfo.InvariantCulture)).Append(',')
-                      .Append(r.Reused ? "true" : "false").Append(',')
-                      .Append(r.Preprocess).Append('\n');
-                }
+                var sb = new StringBuilder(string.Join(',', columns.Select(c => c.Name))).Append('\n');
+                foreach (var r in rows) sb.AppendJoin(',', columns.Select(c => c.CsvField(r))).Append('\n');
                 return Encoding.UTF8.GetBytes(sb.ToString());
             }
             case ResultFormat.Jsonl:
             {
-                var sb = new StringBuilder();
-                foreach (var r in rows) sb.Append(JsonSerializer.Serialize(ToJson(r), Json)).Append('\n');
-                return Encoding.UTF8.GetBytes(sb.ToString());
+                using var stream = new MemoryStream();
+                using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = Json.Encoder });
+                foreach (var r in rows)
+                {
+                    writer.WriteStartObject();
+                    foreach (var c in columns) c.WriteJson(writer, r, Json);
+                    writer.WriteEndObject();
+                    writer.Flush();
+                    stream.WriteByte((byte)'\n');
+                    writer.Reset(); // the next line is a new JSON document
+                }
+                return stream.ToArray();
             }
             case ResultFormat.Parquet:
             {
                 using var stream = new MemoryStream();
-                await ParquetSerializer.SerializeAsync(rows.Select(ParquetRow.From).ToList(), stream);
+                var schema = new ParquetSchema(columns.Select(c => (Field)c.ParquetField).ToArray());
+                var data = rows.Select(r => (IDictionary<string, object?>)columns.ToDictionary(c => c.Name, c => c.ParquetValue(r))).ToList();
+                await ParquetSerializer.SerializeUntypedAsync(data, schema, stream);
                 return stream.ToArray();
             }
             default:
@@ -75,44 +67,53 @@ internal static class ResultFiles
         switch (format)
         {
             case ResultFormat.Csv:
-                return ParseCsv(Encoding.UTF8.GetString(content)).Skip(1).Select(f => new ImageResult
+            {
+                using var lines = ParseCsv(Encoding.UTF8.GetString(content)).GetEnumerator();
+                if (!lines.MoveNext()) return [];
+                var columns = lines.Current.Select(Column).ToList(); // the header: unknown names are skipped
+                var rows = new List<ImageResult>();
+                while (lines.MoveNext())
                 {
-                    Path = f[0],
-                    Score = f[1].Length == 0 ? null : float.Parse(f[1], CultureInfo.InvariantCulture),
-                    Status = f[2],
-                    ErrorKind = f[3].Length == 0 ? null : f[3],
-                    ErrorMessage = f[4].Length == 0 ? null : f[4],
-                    Width = f[5].Length == 0 ? null : int.Parse(f[5], CultureInfo.InvariantCulture),
-                    Height = f[6].Length == 0 ? null : int.Parse(f[6], CultureInfo.InvariantCulture),
-                    Bytes = f[7].Length == 0 ? null : long.Parse(f[7], CultureInfo.InvariantCulture),
-                    Model = f[8],
-                    ModelVersion = f[9],
-                    ModelSha256 = f[10],
-                    Milliseconds = double.Parse(f[11], CultureInfo.InvariantCulture),
-                    TeacherScore = f.Count < 13 || f[12].Length == 0 ? null : float.Parse(f[12], CultureInfo.InvariantCulture), // files from before the cascade lack the column
-                    Reused = f.Count > 13 && f[13] == "true", // files written before the column existed have none
-                    Preprocess = f.Count > 14 && f[14].Length > 0 ? f[14] : null, // files written before the column have none
-                }).ToList();
+                    var row = new ImageResult();
+                    for (int i = 0; i < lines.Current.Count && i < columns.Count; i++) columns[i]?.ReadCsv(row, lines.Current[i]);
+                    rows.Add(row);
+                }
+                return rows;
+            }
             case ResultFormat.Jsonl:
-                return Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                    .Select(l => FromJson(JsonSerializer.Deserialize<JsonRow>(l, Json)!)).ToList();
+            {
+                var rows = new List<ImageResult>();
+                foreach (var line in Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    using var json = JsonDocument.Parse(line);
+                    var row = new ImageResult();
+                    foreach (var c in ResultColumns.All)
+                        if (json.RootElement.TryGetProperty(c.Name, out var value)) c.ReadJson(row, value, Json);
+                    rows.Add(row);
+                }
+                return rows;
+            }
             case ResultFormat.Parquet:
             {
                 using var stream = new MemoryStream(content);
-                var list = new List<ImageResult>();
-                foreach (var row in (await ParquetSerializer.DeserializeAsync<ParquetRow>(stream)).Data) list.Add(row.To());
-                return list;
+                var file = await ParquetSerializer.DeserializeUntypedAsync(stream);
+                var rows = new List<ImageResult>();
+                foreach (var values in file.Data)
+                {
+                    var row = new ImageResult();
+                    foreach (var (name, value) in values)
+                        if (Column(name) is { } c) c.ReadParquet(row, value);
+                    rows.Add(row);
+                }
+                return rows;
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(format));
         }
     }
 
-    private static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value)) return "";
-        return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-    }
+    /// <summary>The column of that name; null for a name this version does not know.</summary>
+    private static ResultColumn? Column(string name) => ResultColumns.All.FirstOrDefault(c => c.Name == name);
 
     /// <summary>RFC 4180 CSV rows (quoted fields, doubled quotes, CRLF or LF); also used for labels files.</summary>
     internal static IEnumerable<List<string>> ParseCsv(string text)
@@ -142,58 +143,11 @@ internal static class ResultFiles
         if (field.Length > 0 || fields.Count > 0) { fields.Add(field.ToString()); yield return fields; }
     }
 
-    // JSON lines and Parquet use the same snake_case column names as the CSV header.
-    private sealed record JsonRow(string Path, float? Score, string Status, string? ErrorKind, string? ErrorMessage,
-        int? Width, int? Height, long? Bytes, string Model, string ModelVersion, string ModelSha256, double Ms, float? TeacherScore = null, bool Reused = false, string? Preprocess = null);
-
-    private static JsonRow ToJson(ImageResult r) => new(r.Path, r.Score, r.Status, r.ErrorKind, r.ErrorMessage, r.Width, r.Height,
-        r.Bytes, r.Model, r.ModelVersion, r.ModelSha256, Math.Round(r.Milliseconds, 1), r.TeacherScore, r.Reused, r.Preprocess);
-
-    private static ImageResult FromJson(JsonRow j) => new()
-    {
-        Path = j.Path, Score = j.Score, Status = j.Status, ErrorKind = j.ErrorKind, ErrorMessage = j.ErrorMessage,
-        Width = j.Width, Height = j.Height, Bytes = j.Bytes, Model = j.Model, ModelVersion = j.ModelVersion, ModelSha256 = j.ModelSha256, Milliseconds = j.Ms,
-        TeacherScore = j.TeacherScore, Reused = j.Reused, Preprocess = j.Preprocess,
-    };
-
-    private sealed class ParquetRow
-    {
-        [JsonPropertyName("path")] public string Path { get; set; } = "";
-        [JsonPropertyName("score")] public float? Score { get; set; }
-        [JsonPropertyName("status")] public string Status { get; set; } = "";
-        [JsonPropertyName("error_kind")] public string? ErrorKind { get; set; }
-        [JsonPropertyName("error_message")] public string? ErrorMessage { get; set; }
-        [JsonPropertyName("width")] public int? Width { get; set; }
-        [JsonPropertyName("height")] public int? Height { get; set; }
-        [JsonPropertyName("bytes")] public long? Bytes { get; set; }
-        [JsonPropertyName("model")] public string Model { get; set; } = "";
-        [JsonPropertyName("model_version")] public string ModelVersion { get; set; } = "";
-        [JsonPropertyName("model_sha256")] public string ModelSha256 { get; set; } = "";
-        [JsonPropertyName("ms")] public double Ms { get; set; }
-        [JsonPropertyName("teacher_score")] public float? TeacherScore { get; set; }
-        [JsonPropertyName("reused")] public bool Reused { get; set; }
-        [JsonPropertyName("preprocess")] public string? Preprocess { get; set; }
-
-        public static ParquetRow From(ImageResult r) => new()
-        {
-            Path = r.Path, Score = r.Score, Status = r.Status, ErrorKind = r.ErrorKind, ErrorMessage = r.ErrorMessage,
-            Width = r.Width, Height = r.Height, Bytes = r.Bytes, Model = r.Model, ModelVersion = r.ModelVersion, ModelSha256 = r.ModelSha256, Ms = Math.Round(r.Milliseconds, 1),
-            TeacherScore = r.TeacherScore, Reused = r.Reused, Preprocess = r.Preprocess,
-        };
-
-        public ImageResult To() => new()
-        {
-            Path = Path, Score = Score, Status = Status, ErrorKind = ErrorKind, ErrorMessage = ErrorMessage,
-            Width = Width, Height = Height, Bytes = Bytes, Model = Model, ModelVersion = ModelVersion, ModelSha256 = ModelSha256, Milliseconds = Ms,
-            TeacherScore = TeacherScore, Reused = Reused, Preprocess = Preprocess,
-        };
-    }
-
     /// <summary>Concatenates the job's counted shard result files (<see cref="IJobGrain.GetResultFiles"/>), in order, into one file (local or blob).</summary>
     public static async Task<int> Merge(Storage.ObjectStore store, IEnumerable<string> shardFiles, ResultFormat format, string destination)
     {
         var all = new List<ImageResult>();
-        foreach (var file in shardFiles) all.AddRange(await Decode(await store.Read(file), format));
+        foreach (var file in shardFiles) all.AddRange(await Decode(await Jobs.JobLayout.ReadShardFile(store, file), format));
         await store.WriteWhole(destination, await Encode(all, format));
         return all.Count;
     }

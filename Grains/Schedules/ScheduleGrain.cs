@@ -71,7 +71,7 @@ internal sealed partial class ScheduleGrain(
         var now = clock.UtcNow;
         state.State = new ScheduleRecord { Spec = spec, CreatedAt = now, LastOccurrence = now };
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).Add(Name);
+        await GrainFactory.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).Add(Name);
         await this.RegisterOrUpdateReminder(ReminderName, TickPeriod, TickPeriod);
         Log.Created(logger, Name, spec.Cron, spec.TimeZone, cron.Next(now));
         return Status(cron);
@@ -145,7 +145,7 @@ internal sealed partial class ScheduleGrain(
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
         await state.ClearStateAsync();
         state.State = new ScheduleRecord();
-        await GrainFactory.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).Remove(Name);
+        await GrainFactory.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).Remove(Name);
         Log.Deleted(logger, Name);
         DeactivateOnIdle();
     }
@@ -203,7 +203,7 @@ internal sealed partial class ScheduleGrain(
         {
             Output = Locations.Join(spec.Job.Output, run.JobId),
             Incremental = true, // always, for schedules
-            ScoreCacheFile = spec.Job.ScoreCacheFile ?? Locations.Join(spec.Job.Output, "score-cache.jsonl"),
+            ScoreCacheFile = spec.Job.ScoreCacheFile ?? Jobs.JobLayout.ScoreCacheFile(spec.Job.Output),
             PreviousJob = previous,
             DriftThreshold = spec.DriftThreshold,
         };

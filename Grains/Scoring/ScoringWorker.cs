@@ -62,14 +62,14 @@ internal sealed partial class ScoringWorker(
 
     private async Task Loop(string worker, CancellationToken stoppingToken)
     {
-        var catalog = grains.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key);
+        var index = grains.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         int rotation = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var jobs = await catalog.ActiveJobs();
+                var jobs = await index.ActiveJobs();
                 ShardLease? lease = null;
                 for (int j = 0; j < jobs.Count && lease is null; j++)
                     lease = await grains.GetGrain<IJobGrain>(jobs[(rotation + j) % jobs.Count]).Lease(worker);

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace DpIqa.Scoring;
 
 /// <summary>
-/// Scores one shard on this silo: reads its manifest, fetches each image, decodes and resizes it on the
+/// Scores one shard on this silo: reads its item list, fetches each image, decodes and resizes it on the
 /// CPU cores (at most <see cref="ScoringOptions.DecodeThreads"/> at once across all shards), queues it for
 /// the model's batcher, and writes the shard's results file whole. Every image ends as a score or an error record.
 /// </summary>
@@ -36,7 +36,7 @@ internal sealed class ShardScorer
 
     public async Task<ShardOutcome> Score(ShardLease lease, CancellationToken cancellationToken)
     {
-        var items = ShardManifest.Decode(await _store.Read(lease.Manifest, cancellationToken));
+        var items = ItemList.Decode(await Jobs.JobLayout.ReadShardFile(_store, lease.ItemList, cancellationToken));
         var session = _inference.Session(lease.Model);
         var manifest = session.Manifest;
         var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);

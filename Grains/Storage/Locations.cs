@@ -43,7 +43,7 @@ internal static partial class Locations
         if (!ContainerPattern().IsMatch(container))
             throw new ArgumentException($"{what}: '{container}' is not a valid blob container name ({ContainerRule})");
         if (name.Length == 0) return;
-        // Room is left for what a job appends (e.g. /shards/shard-000001.parquet) under the 1,024-character limit.
+        // Room is left for what a job appends (e.g. /results/shard-000001.1a2b3c4d.parquet) under the 1,024-character limit.
         if (name.Length > 960)
             throw new ArgumentException($"{what}: the blob name or prefix is {name.Length} characters long; Azure allows 1,024 and a job appends file names to it: shorten it");
         if (name.Any(c => char.IsControl(c)))

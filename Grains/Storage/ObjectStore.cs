@@ -74,6 +74,19 @@ internal sealed class ObjectStore
         return await _retry.ExecuteAsync(async ct => (await blob.DownloadContentAsync(ct)).Value.Content.ToArray(), cancellationToken);
     }
 
+    /// <summary>The content at a location, or null when there is no such file or blob (other errors reach the caller).</summary>
+    public async Task<byte[]?> TryRead(string location, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await Read(location, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || e is RequestFailedException { Status: 404 })
+        {
+            return null;
+        }
+    }
+
     /// <summary>Writes the whole content at once: readers see the old content or the new, never part of it.</summary>
     public async Task WriteWhole(string location, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {

@@ -66,7 +66,7 @@ internal static class DpIqaMetrics
             description: "Images waiting in the model's batcher queue, by model");
         Meter.CreateObservableGauge("dpiqa_job_shards", ObserveJobShards,
             description: "Shards of each job hosted on this silo, by job and state (pending: waiting for a lease, leased, done)");
-        Meter.CreateObservableGauge("dpiqa_job_items", ObserveJobItems,
+        Meter.CreateObservableGauge("dpiqa_job_images", ObserveJobImages,
             description: "Images of each job hosted on this silo, by job and state (pending: listed and not yet scored, done: scored or failed)");
         Meter.CreateObservableGauge("dpiqa_jobs_active", () => Jobs.Keys.Count(j => j.Read().Running),
             description: "Running jobs whose grain is on this silo");
@@ -142,7 +142,7 @@ internal static class DpIqaMetrics
         }
     }
 
-    private static IEnumerable<Measurement<long>> ObserveJobItems()
+    private static IEnumerable<Measurement<long>> ObserveJobImages()
     {
         foreach (var job in Jobs.Keys)
         {

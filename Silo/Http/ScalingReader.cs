@@ -11,7 +11,7 @@ internal sealed record ScalingReading(
     [property: JsonPropertyName("scoringSilos")] int ScoringSilos);
 
 /// <summary>
-/// Reads the job catalog and each active job's status, at most once per <see cref="CacheFor"/> whatever the number of
+/// Reads the job index and each active job's status, at most once per <see cref="CacheFor"/> whatever the number of
 /// scrapers (KEDA, Prometheus, people): concurrent requests share one reading, so scrapes never load the coordinator.
 /// </summary>
 internal sealed class ScalingReader(IGrainFactory grains)
@@ -41,7 +41,7 @@ internal sealed class ScalingReader(IGrainFactory grains)
 
     private async Task<ScalingReading> ReadCluster()
     {
-        var jobs = await grains.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).ActiveJobs();
+        var jobs = await grains.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).ActiveJobs();
         var statuses = await Task.WhenAll(jobs.Select(j => grains.GetGrain<IJobGrain>(j).GetStatus()));
         var running = statuses.Where(s => !s.IsFinished).ToList();
         int scoringSilos = await grains.GetGrain<IScoringSilosGrain>(0).Count();

@@ -7,11 +7,11 @@ using DpIqa.Storage;
 namespace DpIqa.Bench;
 
 /// <summary>
-/// The coordinator alone: a large job through the real job grain (streaming listing, shard manifests, leases,
-/// completions, mergeable aggregation) with a NULL scorer: workers lease a shard, read its manifest and complete it
+/// The coordinator alone: a large job through the real job grain (streaming listing, item lists, leases,
+/// completions, mergeable aggregation) with a NULL scorer: workers lease a shard, read its item list and complete it
 /// with made-up scores, with no download, decode or inference.
-/// <see cref="Storage.Local"/>: job state in memory, a listing file and the manifests on the local disk.
-/// <see cref="Storage.AzuriteListingFile"/>: job state in Azure Blob grain storage, a listing file and the manifests in
+/// <see cref="Storage.Local"/>: job state in memory, a listing file and the item lists on the local disk.
+/// <see cref="Storage.AzuriteListingFile"/>: job state in Azure Blob grain storage, a listing file and the item lists in
 /// blob storage, in a real Azurite on loopback. <see cref="Storage.AzuriteBlobs"/>: the same, but the source is a
 /// container of N real (empty) blobs listed page by page, kept in a persistent Azurite under .cache so a second run
 /// reuses them. Reports items/s, where the time goes, the job grain's state size and the process's peak memory.
@@ -77,14 +77,14 @@ internal static class CoordinatorBench
             var summary = await job.GetSummary();
             var what = storage switch
             {
-                Storage.Local => "local: in-memory state, listing file and manifests on disk",
-                Storage.AzuriteListingFile => "Azurite: blob grain state, a listing file in blob, manifests in blob",
-                _ => $"Azurite: blob grain state, {items:N0} blobs listed, manifests in blob",
+                Storage.Local => "local: in-memory state, listing file and item lists on disk",
+                Storage.AzuriteListingFile => "Azurite: blob grain state, a listing file in blob, item lists in blob",
+                _ => $"Azurite: blob grain state, {items:N0} blobs listed, item lists in blob",
             };
             Console.WriteLine($"# coordinator ({what}): {items:N0} items, shard size {shardSize}, {folders} folders, {workers} null workers, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
-            Console.WriteLine($"items/s (listing + manifests + leases + completions + aggregation): {items / seconds:N0}  ({seconds:F1} s)");
+            Console.WriteLine($"items/s (listing + item lists + leases + completions + aggregation): {items / seconds:N0}  ({seconds:F1} s)");
             Console.Write(phases);
-            Console.WriteLine($"  the job's listing and manifest writes ended after {await listed:F1} s of the {seconds:F1} s");
+            Console.WriteLine($"  the job's listing and item-list writes ended after {await listed:F1} s of the {seconds:F1} s");
             Console.WriteLine($"job grain state: {status.StateBytes:N0} bytes for {status.Shards:N0} shards and {summary.ByFolder.Count} folders");
             Console.WriteLine($"peak working set of the process (silo + workers): {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
             Console.WriteLine();
@@ -136,17 +136,17 @@ internal static class CoordinatorBench
         return $"  source: {items:N0} blobs created in {sw.Elapsed.TotalSeconds:F0} s (64 at a time)\n";
     }
 
-    /// <summary>The listing alone, as the job grain reads it (no manifests, no grain).</summary>
+    /// <summary>The listing alone, as the job grain reads it (no item lists, no grain).</summary>
     private static async Task<string> TimeListing(ObjectStore store, string source, int items)
     {
         var sw = Stopwatch.StartNew();
         long n = 0;
         await foreach (var _ in store.List([source])) n++;
         if (n != items) throw new InvalidOperationException($"the source lists {n} items, not {items}");
-        return $"  listing alone (no manifests): {sw.Elapsed.TotalSeconds:F1} s, {n / sw.Elapsed.TotalSeconds:N0} items/s\n";
+        return $"  listing alone (no item lists): {sw.Elapsed.TotalSeconds:F1} s, {n / sw.Elapsed.TotalSeconds:N0} items/s\n";
     }
 
-    /// <summary>Seconds from the start until the job says its listing (and so every manifest write) is done.</summary>
+    /// <summary>Seconds from the start until the job says its listing (and so every item-list write) is done.</summary>
     private static async Task<double> WhenListed(IJobGrain job, Stopwatch sw)
     {
         while (!(await job.GetStatus()).ListingDone) await Task.Delay(100);
@@ -166,7 +166,7 @@ internal static class CoordinatorBench
                 await Task.Delay(5);
                 continue;
             }
-            var items = ShardManifest.Decode(await store.Read(lease.Manifest));
+            var items = ItemList.Decode(await store.Read(lease.ItemList));
             var results = items.Select(i => new Results.ImageResult { Path = i.Path, Score = (float)rng.NextDouble(), Status = "ok" }).ToList();
             await job.Complete(lease.Shard, lease.Token, Scoring.ShardScorer.Aggregate(results, lease.ResultFile, "1"));
         }

@@ -1,5 +1,6 @@
 using DpIqa.Client;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Results;
 
 namespace DpIqa.Tests.Cascade;
@@ -34,7 +35,7 @@ public sealed class CascadeTests : IDisposable
         // that some images fall inside the band and some outside.
         var plain = Path.Combine(_dir.Path, "plain");
         Assert.Equal(0, await Score(plain, rejectBelow: 0.5, cascade: null));
-        var studentScores = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(plain, "results.csv")), ResultFormat.Csv))
+        var studentScores = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(plain, ResultFormat.Csv)), ResultFormat.Csv))
             .Where(r => r.Score is not null).Select(r => (double)r.Score!.Value).Order().ToArray();
         double threshold = (studentScores[studentScores.Length / 2 - 1] + studentScores[studentScores.Length / 2]) / 2;
         double band = new[] { Math.Abs(studentScores[1] - threshold), Math.Abs(studentScores[^2] - threshold) }.Min();
@@ -42,9 +43,9 @@ public sealed class CascadeTests : IDisposable
         var output = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await Score(output, threshold, new CascadeRule { Teacher = "teacher", Band = band }));
 
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
-        var keep = File.ReadAllLines(Path.Combine(output, "keep.txt")).ToHashSet();
-        var reject = File.ReadAllLines(Path.Combine(output, "reject.txt")).ToHashSet();
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
+        var keep = File.ReadAllLines(JobLayout.KeepList(output)).ToHashSet();
+        var reject = File.ReadAllLines(JobLayout.RejectList(output)).ToHashSet();
         long rescored = 0, toKeep = 0, toReject = 0;
         foreach (var r in results)
         {
@@ -70,7 +71,7 @@ public sealed class CascadeTests : IDisposable
         Assert.InRange(rescored, 2, results.Count - 3); // the band took some images and left others
         Assert.True(toKeep + toReject > 0, "the teacher should move some images across the threshold");
 
-        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         var cascade = summary.RootElement.GetProperty("cascade");
         Assert.Equal("teacher", cascade.GetProperty("teacher").GetString());
         Assert.Equal(rescored, cascade.GetProperty("rescored").GetInt64());

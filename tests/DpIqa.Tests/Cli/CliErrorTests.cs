@@ -1,4 +1,5 @@
 using DpIqa.Client;
+using DpIqa.Jobs;
 
 namespace DpIqa.Tests.Cli;
 
@@ -111,7 +112,7 @@ public sealed class CliErrorTests : IDisposable
         var (code, lines) = await Run(model is null ? args : [.. args, "--model", model]);
         Assert.Equal(ExitCodes.InvalidRequest, code);
         AssertOneLine(lines, expected);
-        Assert.False(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.False(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
     }
 
     [Fact]
@@ -124,7 +125,7 @@ public sealed class CliErrorTests : IDisposable
         Assert.Equal(ExitCodes.Cancelled, code);
         Assert.Single(lines);
         Assert.StartsWith("cancelled", lines[0]);
-        Assert.False(File.Exists(Path.Combine(output, "results.csv")));
+        Assert.False(File.Exists(JobLayout.MergedResults(output, ResultFormat.Csv)));
     }
 
     public void Dispose() => _dir.Dispose();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Results;
 
 namespace DpIqa.Tests.Cli;
@@ -45,7 +46,7 @@ public sealed class ScoreCommandTests : IDisposable
         var code = await ScoreCommand.Run([Source()], null, output, format, shardSize: 3, [], json: true, verbose: false, CancellationToken.None);
         Assert.Equal(0, code);
 
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, $"results.{ResultFiles.Extension(format)}")), format);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, format)), format);
         Assert.Equal(Inputs.Select(i => i.Target).Order(), results.Select(r => r.Path).Order());
         foreach (var (_, target, kind) in Inputs)
         {
@@ -68,7 +69,7 @@ public sealed class ScoreCommandTests : IDisposable
             Assert.Equal(DpIqa.Models.ModelCatalog.ProxyManifest.Sha256, r.ModelSha256);
         }
 
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         var all = summary.RootElement.GetProperty("all");
         Assert.Equal(Inputs.Length, all.GetProperty("count").GetInt64());
         Assert.Equal(Inputs.Count(i => i.ErrorKind is null), all.GetProperty("scored").GetInt64());
@@ -96,8 +97,8 @@ public sealed class ScoreCommandTests : IDisposable
         var second = Path.Combine(_dir.Path, "second");
         Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], null, first, ResultFormat.Csv, 2, [], true, false, CancellationToken.None));
         Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], null, second, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
-        var a = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(first, "results.csv")), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
-        var b = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(second, "results.csv")), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
+        var a = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(first, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
+        var b = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(second, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
         Assert.Equal(["cats/chelsea.png", "cats/deep/q444.jpg", "cats/lossy.webp", "top.png"], a.Keys.Order());
         Assert.Equal(a.OrderBy(x => x.Key), b.OrderBy(x => x.Key));
     }
@@ -108,7 +109,7 @@ public sealed class ScoreCommandTests : IDisposable
         var empty = _dir.Sub("empty/");
         var output = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await ScoreCommand.Run([empty], null, output, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Equal(0, summary.RootElement.GetProperty("all").GetProperty("count").GetInt64());
         Assert.Contains("no images found", summary.RootElement.GetProperty("message").GetString());
     }
@@ -122,7 +123,7 @@ public sealed class ScoreCommandTests : IDisposable
         var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([source is null ? Source() : Path.Combine(_dir.Path, source)], model,
             Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
         Assert.Contains(expected, e.Message);
-        Assert.False(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.False(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
     }
 
     [Fact]
@@ -131,15 +132,15 @@ public sealed class ScoreCommandTests : IDisposable
         var output = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await ScoreCommand.Run([Source()], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
             rejectBelow: 0.1, keepTopPercent: 50));
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
-        var keep = File.ReadAllLines(Path.Combine(output, "keep.txt"));
-        var reject = File.ReadAllLines(Path.Combine(output, "reject.txt"));
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
+        var keep = File.ReadAllLines(JobLayout.KeepList(output));
+        var reject = File.ReadAllLines(JobLayout.RejectList(output));
         Assert.Equal(results.Select(r => r.Path).Order(), keep.Concat(reject).Order());
         Assert.All(keep, p => Assert.True(results.Single(r => r.Path == p).Score >= 0.1));
         Assert.All(results.Where(r => r.Status == ImageResult.Error), r => Assert.Contains(r.Path, reject));
         var scored = results.Count(r => r.Score is not null);
         Assert.InRange(keep.Length, 1, (scored + 1) / 2); // the best half at most, and only above 0.1
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Equal(keep.Length, summary.RootElement.GetProperty("curation").GetProperty("keep").GetInt64());
     }
 
@@ -158,9 +159,9 @@ public sealed class ScoreCommandTests : IDisposable
         File.WriteAllText(Path.Combine(source, "not-an-image.jpg"), "plain text, not a JPEG");
         var output = Path.Combine(_dir.Path, "out-broken");
         Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None, keepTopPercent: 50));
-        Assert.Empty(File.ReadAllLines(Path.Combine(output, "keep.txt")));
-        Assert.Single(File.ReadAllLines(Path.Combine(output, "reject.txt")));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        Assert.Empty(File.ReadAllLines(JobLayout.KeepList(output)));
+        Assert.Single(File.ReadAllLines(JobLayout.RejectList(output)));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         var curation = summary.RootElement.GetProperty("curation");
         Assert.Equal(JsonValueKind.Null, curation.GetProperty("threshold").ValueKind); // no score, so no threshold: not -Infinity
         Assert.Equal(1, curation.GetProperty("reject").GetInt64());

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Azure.Storage.Blobs;
 using DpIqa.Client;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Tests.Cluster;
 
@@ -37,7 +38,7 @@ public sealed partial class ScoreProcessTests(Azurite azurite) : IClassFixture<A
         Assert.Equal(ExitCodes.Cancelled, code);
         Assert.StartsWith("cancelled", rest[^1]);
         Assert.DoesNotContain(rest, l => l.StartsWith("error", StringComparison.Ordinal));
-        Assert.False(File.Exists(Path.Combine(output, "results.csv")));
+        Assert.False(File.Exists(JobLayout.MergedResults(output, ResultFormat.Csv)));
     }
 
     [Fact]
@@ -50,7 +51,7 @@ public sealed partial class ScoreProcessTests(Azurite azurite) : IClassFixture<A
         var (code, _, err) = await DpiqaProcess.Run(_dir.Path, ["score", RepoPaths.Photos, "--out", output, "--format", "jsonl", "--json"],
             new Dictionary<string, string> { ["Imaging__MaxBytes"] = $"{limit}" });
         Assert.True(code == ExitCodes.Ok, string.Join('\n', err));
-        var results = await ResultFiles.Decode(await File.ReadAllBytesAsync(Path.Combine(output, "results.jsonl")), ResultFormat.Jsonl);
+        var results = await ResultFiles.Decode(await File.ReadAllBytesAsync(JobLayout.MergedResults(output, ResultFormat.Jsonl)), ResultFormat.Jsonl);
         Assert.Equal(photos.Count, results.Count);
         foreach (var r in results)
         {

@@ -1,4 +1,5 @@
 using DpIqa.Client;
+using DpIqa.Jobs;
 using DpIqa.Tests.Cluster;
 
 namespace DpIqa.Tests.Cli;
@@ -31,7 +32,7 @@ public sealed class SettingsValidationTests : IDisposable
         Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
         Assert.StartsWith("error: invalid setting: ", err[0]);
         Assert.Contains(expected, err[0]);
-        Assert.False(File.Exists(Path.Combine(output, "results.csv")));
+        Assert.False(File.Exists(JobLayout.MergedResults(output, ResultFormat.Csv)));
     }
 
     [Fact]

@@ -217,7 +217,7 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
 
         // The shard's run on the surviving silo counts and the job completes.
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
-        var items = ShardManifest.Decode(await store.Read(again.Manifest));
+        var items = ItemList.Decode(await store.Read(again.ItemList));
         var rows = items.Select(i => new ImageResult { Path = i.Path, Score = 0.5f, Status = ImageResult.Ok }).ToList();
         await store.WriteWhole(again.ResultFile, await ResultFiles.Encode(rows, again.Format));
         Assert.True(await job.Complete(again.Shard, again.Token, Scoring.ShardScorer.Aggregate(rows, again.ResultFile, (await job.GetSummary()).ModelVersion!)));

@@ -94,7 +94,7 @@ public sealed class SiloHttpTests(Azurite azurite, ITestOutputHelper output) : I
         var during = await coordinator.Scrape();
         Assert.Equal(status.Shards, during.Sum("dpiqa_job_shards", ("job", jobId), ("state", "pending")));
         Assert.Equal(0, during.Sum("dpiqa_job_shards", ("job", jobId), ("state", "done")));
-        Assert.Equal(images.Count, during.Sum("dpiqa_job_items", ("job", jobId), ("state", "pending")));
+        Assert.Equal(images.Count, during.Sum("dpiqa_job_images", ("job", jobId), ("state", "pending")));
         Assert.Equal(1, during.Sum("dpiqa_jobs_active"));
         Assert.Contains(during, s => s.Name.StartsWith("orleans_", StringComparison.Ordinal)); // Orleans' own meter
 
@@ -120,9 +120,9 @@ public sealed class SiloHttpTests(Azurite azurite, ITestOutputHelper output) : I
         var after = await coordinator.Scrape();
         Assert.Equal(0, after.Sum("dpiqa_job_shards", ("job", jobId), ("state", "pending")));
         Assert.Equal(0, after.Sum("dpiqa_job_shards", ("job", jobId), ("state", "leased")));
-        Assert.Equal(0, after.Sum("dpiqa_job_items", ("job", jobId), ("state", "pending")));
+        Assert.Equal(0, after.Sum("dpiqa_job_images", ("job", jobId), ("state", "pending")));
         Assert.Equal(status.Shards, after.Sum("dpiqa_job_shards", ("job", jobId), ("state", "done")));
-        Assert.Equal(images.Count, after.Sum("dpiqa_job_items", ("job", jobId), ("state", "done")));
+        Assert.Equal(images.Count, after.Sum("dpiqa_job_images", ("job", jobId), ("state", "done")));
         Assert.Equal(0, after.Sum("dpiqa_jobs_active"));
         Assert.Equal(0, after.Sum("dpiqa_job_lease_events_total", ("event", "expired")));
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using DpIqa.Client;
+using DpIqa.Jobs;
 using DpIqa.Results;
 
 namespace DpIqa.Tests.Evaluation;
@@ -33,7 +34,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(0, code);
         Assert.Empty(lines);
         var expected = SciPyReference.Of(SciPyReference.Fixture("mos-scale"));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(folder)));
         var evaluation = summary.RootElement.GetProperty("evaluation");
         Assert.Equal(40, evaluation.GetProperty("images").GetInt64());
         Assert.Equal(expected.GetProperty("srcc").GetDouble(), evaluation.GetProperty("srcc").GetDouble(), 12);
@@ -55,7 +56,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Single(lines);
         Assert.StartsWith("error: ", lines[0]);
         Assert.Contains(message, lines[0]);
-        Assert.False(File.Exists(Path.Combine(folder, "summary.json")));
+        Assert.False(File.Exists(JobLayout.SummaryFile(folder)));
     }
 
     [Fact]
@@ -64,7 +65,7 @@ public sealed class EvalCommandTests : IDisposable
         var folder = await Results("ties");
         var labels = _dir.Sub("other.csv");
         File.WriteAllText(labels, "image_name,MOS\nx.jpg,1\ny.jpg,2\n");
-        var (code, lines) = await Run("eval", Path.Combine(folder, "results.csv"), "--labels", labels);
+        var (code, lines) = await Run("eval", JobLayout.MergedResults(folder, ResultFormat.Csv), "--labels", labels);
         Assert.Equal(ExitCodes.InvalidRequest, code);
         Assert.Equal(["error: 0 image(s) matched a label in " + labels + " (60 results and 2 labels unmatched): correlations need at least 2; check that the name column holds the images' file names or relative paths"], lines);
     }
@@ -78,7 +79,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(ExitCodes.InvalidRequest, code);
         Assert.Single(lines);
         Assert.Contains("nope.csv does not exist: check the path given to --labels", lines[0]);
-        Assert.False(File.Exists(Path.Combine(output, "results.csv")));
+        Assert.False(File.Exists(JobLayout.MergedResults(output, ResultFormat.Csv)));
     }
 
     public void Dispose() => _dir.Dispose();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
 using DpIqa.Imaging;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Tests.Models;
 using SkiaSharp;
@@ -98,9 +99,9 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
         foreach (var (path, row) in fast)
             Assert.Equal(path.EndsWith(".jpg", StringComparison.Ordinal) ? ImageResult.Fast : ImageResult.Exact, row.Preprocess);
         Assert.All(exact.Values, r => Assert.Equal(ImageResult.Exact, r.Preprocess));
-        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "fast", "summary.json"))))
+        using (var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(Path.Combine(dir.Path, "fast")))))
             Assert.Equal("fast", summary.RootElement.GetProperty("preprocess").GetString());
-        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "exact", "summary.json"))))
+        using (var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(Path.Combine(dir.Path, "exact")))))
             Assert.Equal("exact", summary.RootElement.GetProperty("preprocess").GetString());
 
         var (spearman, maxDelta, range) = Fidelity.Agreement(exact, fast);
@@ -172,7 +173,7 @@ internal static class Fidelity
         {
             var outDir = Path.Combine(dir, path.ToString().ToLowerInvariant());
             Assert.Equal(0, await ScoreCommand.Run(images, model, outDir, ResultFormat.Csv, 16, settings, json: true, verbose: false, CancellationToken.None, preprocess: path));
-            var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(outDir, "results.csv")), ResultFormat.Csv);
+            var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
             Assert.All(results, r => Assert.Equal(ImageResult.Ok, r.Status));
             rows[path] = results.ToDictionary(r => r.Path);
         }

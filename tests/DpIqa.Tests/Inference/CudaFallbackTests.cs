@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using Xunit.Abstractions;
 
@@ -43,8 +44,8 @@ public sealed class CudaFallbackTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain(cuda.Err, l => l.Contains("onnxruntime", StringComparison.Ordinal) && !l.Contains("CUDA requested", StringComparison.Ordinal)); // no native log lines
         Assert.DoesNotContain(cpu.Err, l => l.Contains("CUDA", StringComparison.Ordinal));
 
-        var onCuda = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(cudaOut, "results.jsonl")), ResultFormat.Jsonl);
-        var onCpu = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(cpuOut, "results.jsonl")), ResultFormat.Jsonl);
+        var onCuda = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(cudaOut, ResultFormat.Jsonl)), ResultFormat.Jsonl);
+        var onCpu = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(cpuOut, ResultFormat.Jsonl)), ResultFormat.Jsonl);
         Assert.Equal(Directory.GetFiles(RepoPaths.Photos).Count(f => !f.EndsWith(".md")), onCpu.Count(r => r.Status == ImageResult.Ok));
         Assert.Equal(
             onCpu.Select(r => (r.Path, r.Status, r.Score)).OrderBy(r => r.Path, StringComparer.Ordinal),

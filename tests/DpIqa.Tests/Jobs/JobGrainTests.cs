@@ -103,7 +103,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         Assert.Equal(0, status.Failed);
         var summary = await job.GetSummary();
         Assert.Equal((2 * 0.5 + 2 * 0.25 + 2 * 0.75 + 1.0) / 7, summary.All.Mean!.Value, 9);
-        Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
         Assert.Null(await job.Lease("worker-c"));
     }
 
@@ -111,7 +111,7 @@ public sealed class JobGrainTests : IAsyncLifetime
     private static async Task<ShardOutcome> Run(IJobGrain job, ShardLease lease, float score)
     {
         var store = new ObjectStore(Options.Create(new StorageOptions()));
-        var rows = ShardManifest.Decode(await store.Read(lease.Manifest))
+        var rows = ItemList.Decode(await store.Read(lease.ItemList))
             .Select(i => new ImageResult { Path = i.Path, Score = score, Status = ImageResult.Ok }).ToList();
         await store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(rows, lease.Format));
         return ShardScorer.Aggregate(rows, lease.ResultFile, (await job.GetSummary()).ModelVersion!);
@@ -149,7 +149,7 @@ public sealed class JobGrainTests : IAsyncLifetime
         var published = new List<ImageResult>();
         foreach (var file in files) published.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
         Assert.Equal(summary.All.Mean!.Value, published.Average(r => (double)r.Score!.Value), 6); // the file says what the statistics say
-        Assert.Equal(4, File.ReadAllLines(Path.Combine(_dir.Path, "out", "keep.txt")).Length); // worker-a's 0.2 scores would be rejected
+        Assert.Equal(4, File.ReadAllLines(JobLayout.KeepList(Path.Combine(_dir.Path, "out"))).Length); // worker-a's 0.2 scores would be rejected
 
         // Once the job completed, the files of runs that did not count are removed.
         for (int i = 0; i < 300 && File.Exists(a[0].ResultFile); i++) await Task.Delay(100);
@@ -158,10 +158,10 @@ public sealed class JobGrainTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Manifests_written_concurrently_are_leased_in_shard_order_and_only_once_written()
+    public async Task Item_lists_written_concurrently_are_leased_in_shard_order_and_only_once_written()
     {
-        // 200 one-item shards: many manifest writes in flight at once. A lease taken while listing goes on must find
-        // its manifest written and holding its own item, and no shard is skipped, repeated or counted early.
+        // 200 one-item shards: many item-list writes in flight at once. A lease taken while listing goes on must find
+        // its item list written and holding its own item, and no shard is skipped, repeated or counted early.
         const int items = 200;
         var listing = Path.Combine(_dir.Path, "listing.txt");
         var lines = Enumerable.Range(0, items).Select(i => Path.Combine(_dir.Path, "in", $"f{i % 3}", $"img-{i:D4}.png")).ToArray();
@@ -178,8 +178,8 @@ public sealed class JobGrainTests : IAsyncLifetime
                 await Task.Delay(10);
                 continue;
             }
-            var manifest = ShardManifest.Decode(await File.ReadAllBytesAsync(lease.Manifest));
-            Assert.Equal(lines[lease.Shard], Assert.Single(manifest).Location);
+            var itemList = ItemList.Decode(await File.ReadAllBytesAsync(lease.ItemList));
+            Assert.Equal(lines[lease.Shard], Assert.Single(itemList).Location);
             leased.Add(lease.Shard);
             Assert.True(await job.Complete(lease.Shard, lease.Token, Outcome(lease, 1, 0.5)));
         }

@@ -113,10 +113,10 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
         var done = await job.GetStatus();
         Assert.Equal((JobState.Completed, 6L, 0L), (done.State, done.Scored, done.Failed));
         Assert.Equal((2 * 0.5 + 2 * 0.25 + 2 * 0.75) / 6, (await job.GetSummary()).All.Mean!.Value, 9);
-        Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
+        Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
         var stored = Stored(job)!;
         Assert.Equal((JobState.Completed, 3, 6L), (stored.State, stored.ShardsDone, stored.All.Scored));
-        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).ActiveJobs());
+        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).ActiveJobs());
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
         Assert.True(await last);
         Assert.Equal(JobState.Completed, (await job.GetStatus()).State);
         Assert.Equal((JobState.Completed, 4L), (Stored(job)!.State, Stored(job)!.All.Scored));
-        Assert.True(File.Exists(Path.Combine(_dir.Path, "out", "summary.json")));
-        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).ActiveJobs());
+        Assert.True(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
+        Assert.DoesNotContain(job.GetPrimaryKeyString(), await _cluster.GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).ActiveJobs());
     }
 }

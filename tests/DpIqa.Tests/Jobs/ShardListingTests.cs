@@ -4,7 +4,7 @@ using DpIqa.Storage;
 namespace DpIqa.Tests.Jobs;
 
 /// <summary>
-/// The listing's shard rule without storage: manifests are written concurrently (writes the test completes in any
+/// The listing's shard rule without storage: item lists are written concurrently (writes the test completes in any
 /// order), and a shard is committed only once it and every earlier one are written, in shard order.
 /// </summary>
 public sealed class ShardListingTests
@@ -65,7 +65,7 @@ public sealed class ShardListingTests
     }
 
     [Fact]
-    public async Task A_later_manifest_written_first_waits_for_the_earlier_ones_then_all_commit_in_order()
+    public async Task A_later_item_list_written_first_waits_for_the_earlier_ones_then_all_commit_in_order()
     {
         var hold = new TaskCompletionSource();
         var listing = Listing(shardSize: 1);
@@ -82,7 +82,7 @@ public sealed class ShardListingTests
     }
 
     [Fact]
-    public async Task At_most_sixteen_manifest_writes_are_in_flight()
+    public async Task At_most_sixteen_item_list_writes_are_in_flight()
     {
         var listing = Listing(shardSize: 1);
         var run = listing.Run(Items(ShardListing.WritesInFlight + 4), skip: 0);

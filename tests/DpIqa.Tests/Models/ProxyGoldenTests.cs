@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Results;
 using Xunit.Abstractions;
@@ -31,7 +32,7 @@ public sealed class ProxyGoldenTests(ITestOutputHelper output)
 
         using var dir = new TempFolder();
         Assert.Equal(0, await ScoreCommand.Run(photos, ProxyModel.Name, dir.Path, ResultFormat.Jsonl, 4, [], json: true, verbose: false, CancellationToken.None));
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(dir.Path, "results.jsonl")), ResultFormat.Jsonl);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(dir.Path, ResultFormat.Jsonl)), ResultFormat.Jsonl);
 
         Assert.Equal(expected.Count, results.Count);
         var worst = 0.0;

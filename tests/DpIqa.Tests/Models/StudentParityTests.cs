@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Results;
 using Microsoft.Extensions.Options;
@@ -121,7 +122,7 @@ public sealed class StudentParityTests(StudentParityFixture fixture, ITestOutput
         var code = await ScoreCommand.Run(StudentParityFixture.Images(), "student-random", dir.Path, ResultFormat.Csv, 8,
             [new("Models:Path", fixture.ModelsDir)], json: true, verbose: false, CancellationToken.None);
         Assert.Equal(0, code);
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(dir.Path, "results.csv")), ResultFormat.Csv);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(dir.Path, ResultFormat.Csv)), ResultFormat.Csv);
 
         var pairs = new List<(double Ours, double Torch)>();
         foreach (var (path, torchScore) in expected)
@@ -151,7 +152,7 @@ public sealed class StudentParityTests(StudentParityFixture fixture, ITestOutput
         {
             var outDir = Path.Combine(dir.Path, model);
             Assert.Equal(0, await ScoreCommand.Run(photos, model, outDir, ResultFormat.Jsonl, 8, [new("Models:Path", fixture.ModelsDir)], true, false, CancellationToken.None));
-            scores[model] = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(outDir, "results.jsonl")), ResultFormat.Jsonl);
+            scores[model] = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Jsonl)), ResultFormat.Jsonl);
         }
         foreach (var (f, u) in scores["student-random"].Zip(scores["student-random-u8"]))
         {

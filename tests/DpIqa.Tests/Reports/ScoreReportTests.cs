@@ -63,7 +63,7 @@ public sealed class ScoreReportTests : IDisposable
 
         // Thumbnails: every scored image is among the 12 worst and the 12 best (there are fewer than 12), each at most
         // 256 px and with its source's aspect ratio.
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
         var scored = results.Where(r => r.Score is not null).ToList();
         var thumbnails = images.Where(i => i.Format == "jpeg").ToList();
         Assert.Equal(2 * Math.Min(JobReport.Extremes, scored.Count), thumbnails.Count);
@@ -83,7 +83,7 @@ public sealed class ScoreReportTests : IDisposable
         Assert.Contains("The 12 best images", html);
 
         // The evaluation in summary.json: every image with a label and a score, counted on both sides.
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         var evaluation = summary.RootElement.GetProperty("evaluation");
         Assert.Equal(scored.Count - 1, evaluation.GetProperty("images").GetInt64()); // the first photo has no label
         Assert.Equal(2, evaluation.GetProperty("results_unmatched").GetInt64());     // that photo and broken.jpg
@@ -92,7 +92,7 @@ public sealed class ScoreReportTests : IDisposable
         // 'dpiqa eval' over the same results and labels writes the same figures into the same summary.json.
         var before = evaluation.GetProperty("srcc").GetDouble();
         Assert.Equal(0, await EvalCommand.Create().Parse([output, "--labels", labels, "--json"]).InvokeAsync());
-        using var after = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var after = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Equal(before, after.RootElement.GetProperty("evaluation").GetProperty("srcc").GetDouble(), 12);
         Assert.True(after.RootElement.TryGetProperty("all", out _), "eval keeps the rest of summary.json");
     }
@@ -141,7 +141,7 @@ public sealed class ScoreReportTests : IDisposable
     }
 
     private static JobSummary Summary(string output) =>
-        JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(Path.Combine(output, "summary.json")), JobGrain.SummaryJson)!;
+        JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(JobLayout.SummaryFile(output)), JobGrain.SummaryJson)!;
 
     /// <summary>A local run as the report reads a job: its summary.json, and the shard result files it counted.</summary>
     private static ReportJob Job(string output, ResultFormat format)

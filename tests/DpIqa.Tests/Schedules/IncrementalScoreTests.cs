@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Storage;
 using Microsoft.Extensions.Options;
@@ -19,8 +20,8 @@ public sealed class IncrementalScoreTests : IDisposable
     private async Task<(JsonElement Summary, List<ImageResult> Rows)> Score(string source, string output)
     {
         Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, 2, [], json: true, verbose: false, CancellationToken.None, incremental: true));
-        var summary = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(output, "summary.json"))).RootElement.Clone();
-        var rows = (await ResultFiles.Decode(await File.ReadAllBytesAsync(Path.Combine(output, "results.csv")), ResultFormat.Csv)).ToList();
+        var summary = JsonDocument.Parse(await File.ReadAllBytesAsync(JobLayout.SummaryFile(output))).RootElement.Clone();
+        var rows = (await ResultFiles.Decode(await File.ReadAllBytesAsync(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv)).ToList();
         return (summary, rows);
     }
 
@@ -34,7 +35,7 @@ public sealed class IncrementalScoreTests : IDisposable
 
         var (first, firstRows) = await Score(source, output);
         Assert.Equal((3, 0), (first.GetProperty("all").GetProperty("scored").GetInt32(), first.GetProperty("reused").GetInt32()));
-        Assert.True(File.Exists(Path.Combine(output, "score-cache.jsonl")));
+        Assert.True(File.Exists(JobLayout.ScoreCacheFile(output)));
         Assert.All(firstRows, r => Assert.False(r.Reused));
 
         // Unchanged: same size and mtime. One file's bytes are replaced by garbage of the same size with its mtime put

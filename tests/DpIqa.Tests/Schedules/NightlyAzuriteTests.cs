@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using DpIqa.Hosting;
+using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Schedules;
 using DpIqa.Storage;
@@ -128,7 +129,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         var store = new ObjectStore(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
         var rows = new List<ImageResult>();
         foreach (var file in await cluster.Client.GetGrain<IJobGrain>(status.JobId).GetResultFiles()) rows.AddRange(await ResultFiles.Decode(await store.Read(file), ResultFormat.Csv));
-        var rejected = System.Text.Encoding.UTF8.GetString(await store.Read(Locations.Join(spec.Output, "reject.txt"))).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        var rejected = System.Text.Encoding.UTF8.GetString(await store.Read(JobLayout.RejectList(spec.Output))).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         foreach (var folder in new[] { "a", "b" })
         {
             var inFolder = rows.Where(r => r.Path.StartsWith(folder + "/", StringComparison.Ordinal)).ToList();
@@ -203,7 +204,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         var second = await WaitForRun(schedule, secondJob);
         Assert.Equal((4L, 0L, 4L), (second.Images, second.Scored, second.Reused)); // the Azure Table score cache
         Assert.Equal([secondJob, firstJob], (await schedule.GetStatus())!.Runs.Select(r => r.JobId));
-        var jobs = (await cluster.Client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs()).Where(j => j.StartsWith(name, StringComparison.Ordinal)).Order();
+        var jobs = (await cluster.Client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs()).Where(j => j.StartsWith(name, StringComparison.Ordinal)).Order();
         Assert.Equal(new[] { firstJob, secondJob }.Order(), jobs);
         await schedule.Delete();
     }

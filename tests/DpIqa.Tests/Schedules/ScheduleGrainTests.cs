@@ -78,7 +78,7 @@ public sealed class ScheduleGrainTests : IAsyncLifetime
     }
 
     private async Task<List<string>> JobsOf(string schedule) =>
-        (await _cluster.Client.GetGrain<IJobCatalogGrain>(IJobCatalogGrain.Key).AllJobs()).Where(j => j.StartsWith(schedule + "-", StringComparison.Ordinal)).Order().ToList();
+        (await _cluster.Client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs()).Where(j => j.StartsWith(schedule + "-", StringComparison.Ordinal)).Order().ToList();
 
     [Fact]
     public async Task Each_occurrence_gets_one_run_however_many_ticks_and_missed_ones_one_catch_up_run()
@@ -150,10 +150,10 @@ public sealed class ScheduleGrainTests : IAsyncLifetime
         await schedule.Tick();
         Assert.Equal(JobState.Completed, (await WaitForRun(schedule, "hourly-20260501-113000")).State);
 
-        Assert.Contains("hourly", await _cluster.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All());
+        Assert.Contains("hourly", await _cluster.Client.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).All());
         await schedule.Delete();
         Assert.Null(await schedule.GetStatus());
-        Assert.DoesNotContain("hourly", await _cluster.Client.GetGrain<IScheduleCatalogGrain>(IScheduleCatalogGrain.Key).All());
+        Assert.DoesNotContain("hourly", await _cluster.Client.GetGrain<IScheduleIndexGrain>(IScheduleIndexGrain.Key).All());
         Clock.Set(DateTimeOffset.Parse("2026-05-01T12:30:01Z"));
         await schedule.Tick();
         Assert.Equal(["hourly-20260501-113000"], await JobsOf("hourly"));

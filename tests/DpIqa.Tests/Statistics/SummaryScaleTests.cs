@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
+using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Results;
 
@@ -48,16 +49,16 @@ public sealed class SummaryScaleTests : IDisposable
         var output = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await Score(name, output));
 
-        var numpy = NumPyReference.OfResults(Path.Combine(output, "results.csv"));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
-        var scores = (await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv)).Select(r => (double)r.Score!.Value).ToArray();
+        var numpy = NumPyReference.OfResults(JobLayout.MergedResults(output, ResultFormat.Csv));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
+        var scores = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv)).Select(r => (double)r.Score!.Value).ToArray();
         AssertAgrees(numpy.GetProperty("all"), summary.RootElement.GetProperty("all"), declared, scores, "all");
 
         var folders = summary.RootElement.GetProperty("by_folder");
         Assert.Equal(["all", "first", "last", "."], folders.EnumerateObject().Select(f => f.Name).OrderBy(n => n == "." ? "~" : n));
         foreach (var folder in numpy.GetProperty("by_folder").EnumerateObject())
         {
-            var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
+            var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
             var inFolder = results.Where(r => DpIqa.Storage.SourceListing.TopFolder(r.Path) == folder.Name).Select(r => (double)r.Score!.Value).ToArray();
             AssertAgrees(folder.Value, folders.GetProperty(folder.Name), declared, inFolder, folder.Name);
         }
@@ -105,11 +106,11 @@ public sealed class SummaryScaleTests : IDisposable
         AddModel("mos", 1f, 99f, [1, 100]);
         var output = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await Score("mos", output, keepTopPercent: 25));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         double p75 = summary.RootElement.GetProperty("all").GetProperty("percentiles").GetProperty("p75").GetDouble();
         Assert.Equal(p75, summary.RootElement.GetProperty("curation").GetProperty("threshold").GetDouble());
-        var results = await ResultFiles.Decode(File.ReadAllBytes(Path.Combine(output, "results.csv")), ResultFormat.Csv);
-        Assert.Equal(results.Count(r => r.Score >= p75), File.ReadAllLines(Path.Combine(output, "keep.txt")).Length);
+        var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
+        Assert.Equal(results.Count(r => r.Score >= p75), File.ReadAllLines(JobLayout.KeepList(output)).Length);
     }
 
     [Fact]
@@ -119,11 +120,11 @@ public sealed class SummaryScaleTests : IDisposable
         AddModel("large", 0f, 1e7f, null);
         var refused = await Assert.ThrowsAsync<ArgumentException>(() => Score("mos", Path.Combine(_dir.Path, "refused"), rejectBelow: 0.35)); // the CLI maps it to exit 2
         Assert.Contains("--reject-below 0.35 is outside the score range [1, 100] of model 'mos'", refused.Message);
-        Assert.False(File.Exists(Path.Combine(_dir.Path, "refused", "summary.json")));
+        Assert.False(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "refused"))));
 
         var output = Path.Combine(_dir.Path, "noted");
         Assert.Equal(0, await Score("large", output, rejectBelow: 1000));
-        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.json")));
+        using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Contains("--reject-below 1000 was not checked against a score range: model 'large' declares none",
             summary.RootElement.GetProperty("message").GetString());
         Assert.True(summary.RootElement.GetProperty("curation").GetProperty("keep").GetInt64() > 0);

@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace DpIqa.Storage;
 
-/// <summary>A shard's list of images, stored beside the job's results (JSON lines: path, location); where: <see cref="Jobs.JobLayout"/>.</summary>
-internal static class ShardManifest
+/// <summary>
+/// A shard's item list: its images, stored beside the job's results (JSON lines: path, location, version); where:
+/// <see cref="Jobs.JobLayout"/>. Not a manifest: that word means a model's contract (<see cref="Models.ModelManifest"/>).
+/// </summary>
+internal static class ItemList
 {
     private sealed record Line(string Path, string Location, string? Version = null);
 

@@ -23,32 +23,60 @@ internal static class Preprocessor
     public const int FastDecodeMinSide = 2 * Size;
 
     /// <summary>
+    /// The blur a JPEG decoder's DCT reduction leaves, as a variance in decoded pixels squared, that the resize after it
+    /// leaves out (see <see cref="CompensatedFilterScale"/>). Calibrated on the fidelity set by the preprocess benchmark.
+    /// </summary>
+    public const double FastBlurCompensation = 0;
+
+    /// <summary>
+    /// PIL's bilinear filter for a downscale by s (decoded pixels per output pixel) is a triangle of half-width s, variance
+    /// s^2/6. A decode reduced in the DCT domain is already low-passed over about one decoded pixel (a box of width 1 has
+    /// variance 1/12); stacked, the two blur more than the exact path's one triangle over the full image. Narrowing the
+    /// triangle to variance s^2/6 - <paramref name="compensation"/>/6 keeps the total close to the exact path's. Never
+    /// below 1 (PIL's width for upscaling, plain bilinear interpolation).
+    /// </summary>
+    internal static double CompensatedFilterScale(double extent, double compensation)
+    {
+        double scale = (double)(float)extent / Size; // as PilBilinearResize.Precompute computes it
+        return Math.Max(1.0, Math.Sqrt(Math.Max(0, scale * scale - compensation)));
+    }
+
+    /// <summary>
     /// Decodes and resizes <paramref name="data"/>. <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image
     /// first (never below <see cref="FastDecodeMinSide"/> on either side); the resize after it is the same PIL bilinear.
     /// </summary>
     public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, PreprocessPath path = PreprocessPath.Exact) =>
-        Run(data, limits, path == PreprocessPath.Fast ? FastDecodeMinSide : 0);
+        path == PreprocessPath.Fast ? Run(data, limits, FastDecodeMinSide, FastBlurCompensation) : Run(data, limits, 0);
 
     /// <summary>
     /// As <see cref="Run(ReadOnlySpan{byte}, ImageLimits, PreprocessPath)"/> with the decoder's reduction bound given:
-    /// JPEGs are reduced while both sides stay at least <paramref name="jpegMinSide"/> (0: never). For the benchmark's
-    /// fidelity table, which compares bounds.
+    /// JPEGs are reduced while both sides stay at least <paramref name="jpegMinSide"/> (0: never), and the resize after a
+    /// reduction narrows its filter by <paramref name="compensation"/> (see <see cref="CompensatedFilterScale"/>; 0: PIL's
+    /// filter). For the benchmark's fidelity table, which compares bounds and compensations.
     /// </summary>
-    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide)
+    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide, double compensation = 0)
     {
         using var decoded = ImageDecoder.Decode(data, limits, jpegMinSide);
+        return Resize(decoded, compensation);
+    }
+
+    /// <summary>The resize step of <see cref="Run(ReadOnlySpan{byte}, ImageLimits, int, double)"/> (the benchmark times it alone).</summary>
+    internal static PreprocessedImage Resize(DecodedImage decoded, double compensation)
+    {
         var rgb = ArrayPool<byte>.Shared.Rent(PixelBytes);
         try
         {
             // A reduced decode is the image at n/8 scale, its last row and column partly padding: resize what the
             // image covers (full size * n/8), so each output pixel samples the same place as on the exact path.
-            double extentX = 0, extentY = 0;
+            double extentX = 0, extentY = 0, filterX = 0, filterY = 0;
             if (decoded.Reduced)
             {
                 double n = Math.Round(8.0 * decoded.Width / decoded.FullWidth);
                 (extentX, extentY) = (decoded.FullWidth * n / 8, decoded.FullHeight * n / 8);
+                if (compensation > 0)
+                    (filterX, filterY) = (CompensatedFilterScale(extentX, compensation), CompensatedFilterScale(extentY, compensation));
             }
-            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY);
+            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY, filterX, filterY);
         }
         catch
         {

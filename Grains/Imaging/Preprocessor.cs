@@ -26,7 +26,7 @@ internal static class Preprocessor
     /// The blur a JPEG decoder's DCT reduction leaves, as a variance in decoded pixels squared, that the resize after it
     /// leaves out (see <see cref="CompensatedFilterScale"/>). Calibrated on the fidelity set by the preprocess benchmark.
     /// </summary>
-    public const double FastBlurCompensation = 0;
+    public const double FastBlurCompensation = 0.1;
 
     /// <summary>
     /// PIL's bilinear filter for a downscale by s (decoded pixels per output pixel) is a triangle of half-width s, variance
@@ -73,7 +73,7 @@ internal static class Preprocessor
             {
                 double n = Math.Round(8.0 * decoded.Width / decoded.FullWidth);
                 (extentX, extentY) = (decoded.FullWidth * n / 8, decoded.FullHeight * n / 8);
-                if (compensation > 0)
+                if (compensation != 0)
                     (filterX, filterY) = (CompensatedFilterScale(extentX, compensation), CompensatedFilterScale(extentY, compensation));
             }
             PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY, filterX, filterY);

@@ -35,10 +35,11 @@ internal static class Preprocessor
 
     /// <summary>
     /// PIL's bilinear filter for a downscale by s (decoded pixels per output pixel) is a triangle of half-width s, variance
-    /// s^2/6. A decode reduced in the DCT domain is already low-passed over about one decoded pixel (a box of width 1 has
-    /// variance 1/12); stacked, the two blur more than the exact path's one triangle over the full image. Narrowing the
-    /// triangle to variance s^2/6 - <paramref name="compensation"/>/6 keeps the total close to the exact path's. Never
-    /// below 1 (PIL's width for upscaling, plain bilinear interpolation).
+    /// s^2/6. A decode reduced in the DCT domain is already low-passed at the decoded resolution; stacked, the two blur
+    /// more than the exact path's one triangle over the full image. Narrowing the triangle to variance
+    /// s^2/6 - <paramref name="compensation"/>/6 takes the decoder's share out (a negative compensation widens it).
+    /// Were the decoder a box of one decoded pixel (variance 1/12) the compensation would be 0.5; libjpeg-turbo's
+    /// scaled IDCT blurs far less (see <see cref="FastBlurCompensation"/>). Never below 1 (PIL's width for upscaling).
     /// </summary>
     internal static double CompensatedFilterScale(double extent, double compensation)
     {
@@ -48,7 +49,8 @@ internal static class Preprocessor
 
     /// <summary>
     /// Decodes and resizes <paramref name="data"/>. <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image
-    /// first (never below <see cref="FastDecodeMinSide"/> on either side); the resize after it is the same PIL bilinear.
+    /// first (never below <see cref="FastDecodeMinSide"/> on either side); the resize after it is PIL's bilinear with its
+    /// filter narrowed by <see cref="FastBlurCompensation"/>.
     /// </summary>
     public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, PreprocessPath path = PreprocessPath.Exact) =>
         path == PreprocessPath.Fast ? Run(data, limits, FastDecodeMinSide, FastBlurCompensation) : Run(data, limits, 0);

@@ -11,8 +11,9 @@ namespace DpIqa.Bench;
 /// on one thread): dpiqa's exact and fast paths against PIL (decode + convert + resize) and PIL with
 /// <c>Image.draft()</c> (its own DCT-scaled JPEG path) on the same files in the same run. Sets: the shipped photos,
 /// and camera-size JPEGs (3000-6000 px, made by tests/reference/camera_jpegs.py into .cache/bench/camera-jpegs).
-/// Then the fast path's fidelity: how far its 512x512 input is from the exact one, and how the built-in model's scores
-/// agree (Spearman, max |difference|), for the shipped bound (sides >= 1024) and the tighter one it replaced (>= 512).
+/// Then where the time goes (decode and resize at each libjpeg-turbo scale) and the fast path's fidelity: how far its
+/// 512x512 input is from the exact one, and how the built-in model's and the parity student's scores agree (Spearman,
+/// max |difference|), for the bounds 512, 768 and 1024, without and with the resize compensation.
 /// </summary>
 internal static class PreprocessBench
 {

@@ -33,6 +33,16 @@ internal static class ImageDecoder
         };
     }
 
+    /// <summary>
+    /// Decodes a JPEG at libjpeg-turbo's scale <paramref name="eighths"/>/8 (1..8), whatever its size: for the
+    /// preprocess benchmark, which times each scale.
+    /// </summary>
+    internal static DecodedImage DecodeJpegAt(ReadOnlySpan<byte> data, ImageLimits limits, int eighths)
+    {
+        if (ImageFormats.Sniff(data) != ImageFormat.Jpeg) throw new ImageError(ImageErrorKind.Unsupported, "not a JPEG");
+        return DecodeWithSkia(data, ImageFormat.Jpeg, limits, 0, eighths);
+    }
+
     private static void CheckPixels(long width, long height, ImageLimits limits)
     {
         if (width <= 0 || height <= 0) throw new ImageError(ImageErrorKind.Decode, $"the header gives an invalid size {width}x{height}");
@@ -41,7 +51,7 @@ internal static class ImageDecoder
                 $"{width}x{height} = {width * height:N0} pixels, over the limit of {limits.MaxPixels:N0} (Imaging:MaxPixels)");
     }
 
-    private static unsafe DecodedImage DecodeWithSkia(ReadOnlySpan<byte> data, ImageFormat format, ImageLimits limits, int minSide)
+    private static unsafe DecodedImage DecodeWithSkia(ReadOnlySpan<byte> data, ImageFormat format, ImageLimits limits, int minSide, int eighths = 0)
     {
         JpegStructure? jpeg = null;
         if (format == ImageFormat.Jpeg)
@@ -63,7 +73,8 @@ internal static class ImageDecoder
             CheckPixels(info.Width, info.Height, limits);
             if (png is { BitDepth: 16 }) return DecodeSixteenBitPng(data, png.Value);
 
-            var size = minSide > 0 ? ReducedSize(codec, minSide) : info.Size;
+            var size = eighths is > 0 and < 8 ? codec.GetScaledDimensions(eighths / 8f)
+                : minSide > 0 ? ReducedSize(codec, minSide) : info.Size;
             var image = DecodedImage.Rent(size.Width, size.Height, info.Width, info.Height);
             try
             {

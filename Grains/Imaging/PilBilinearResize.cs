@@ -32,12 +32,14 @@ internal static class PilBilinearResize
     /// <summary>
     /// precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1). <paramref name="extent"/> is
     /// Pillow's <c>box</c> right edge: the part of the input, in pixels, that maps onto the output (default all of it).
+    /// <paramref name="filterScale"/> &gt; 0 replaces Pillow's filter width (max(1, scale) input pixels per side) and
+    /// nothing else: the fast path narrows it to leave out the blur the JPEG decoder's reduction already applied.
     /// </summary>
-    internal static Coefficients Precompute(int inSize, int outSize, double extent = 0)
+    internal static Coefficients Precompute(int inSize, int outSize, double extent = 0, double filterScale = 0)
     {
         double in0 = 0f, in1 = (float)(extent > 0 ? extent : inSize);
         double scale = (double)(float)(in1 - in0) / outSize;
-        double filterScale = scale < 1.0 ? 1.0 : scale;
+        if (filterScale <= 0) filterScale = scale < 1.0 ? 1.0 : scale;
         double support = 1.0 * filterScale;
         int ksize = (int)Math.Ceiling(support) * 2 + 1;
         var start = new int[outSize];
@@ -86,14 +88,16 @@ internal static class PilBilinearResize
     /// <paramref name="extentX"/> and <paramref name="extentY"/> (Pillow's <c>box</c> right and bottom edges, default the
     /// whole image) say how much of the source maps onto the output: a JPEG decoded at n/8 scale is
     /// ceil(size * n / 8) pixels, the last one partly padding, so the image itself spans size * n / 8 of them.
+    /// <paramref name="filterScaleX"/> and <paramref name="filterScaleY"/> &gt; 0 replace the filter width (see
+    /// <see cref="Precompute"/>); 0 keeps Pillow's.
     /// </summary>
     public static unsafe void ResizeRgbaToRgb(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride,
-        Span<byte> dstRgb, int dstWidth, int dstHeight, double extentX = 0, double extentY = 0)
+        Span<byte> dstRgb, int dstWidth, int dstHeight, double extentX = 0, double extentY = 0, double filterScaleX = 0, double filterScaleY = 0)
     {
         if (dstRgb.Length < dstWidth * dstHeight * 3) throw new ArgumentException("destination too small", nameof(dstRgb));
         if (src.Length < (long)srcStride * (srcHeight - 1) + srcWidth * 4) throw new ArgumentException("source too small", nameof(src));
-        var horizontal = Precompute(srcWidth, dstWidth, extentX);
-        var vertical = Precompute(srcHeight, dstHeight, extentY);
+        var horizontal = Precompute(srcWidth, dstWidth, extentX, filterScaleX);
+        var vertical = Precompute(srcHeight, dstHeight, extentY, filterScaleY);
 
         // Only the source rows the vertical pass reads go through the horizontal pass.
         int rowFirst = vertical.Start[0];

@@ -15,40 +15,75 @@ internal static class Preprocessor
 
     /// <summary>
     /// <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image only while both sides stay at least this
-    /// many pixels, twice <see cref="Size"/>. The DCT-domain reduction blurs on top of the bilinear resize after it; at
-    /// 2x the target that extra blur is half an output pixel wide and the scores keep their order (Spearman 0.9998 on
-    /// the fidelity set), while reducing down to <see cref="Size"/> itself blurs a whole output pixel and reorders
-    /// close scores (Spearman 0.998). The decode time hardly differs: the entropy decoding, not the IDCT, dominates it.
+    /// many pixels, twice <see cref="Size"/>. Measured on the fidelity set (preprocess benchmark, both models): only this
+    /// bound, with <see cref="FastBlurCompensation"/>, keeps Spearman >= 0.999 for the built-in model and the parity
+    /// student; at 768 the student reaches 0.9985, at 512 0.997 (the built-in model 0.9993 and 0.998). Speed hardly
+    /// differs: entropy decoding, which no DCT reduction saves, dominates a reduced decode.
     /// </summary>
     public const int FastDecodeMinSide = 2 * Size;
 
     /// <summary>
+    /// How much the resize after a DCT reduction narrows its filter: a variance, in decoded pixels squared, left out of
+    /// PIL's triangle (see <see cref="CompensatedFilterScale"/>). Calibrated by the preprocess benchmark on the fidelity
+    /// set (10 shipped photos + 40 camera JPEGs): the plain resize after a reduction to >= 512 px leaves the input 0.4%
+    /// less sharp than exact (about 0 at 768 and 1024), and 0.1 matches the sharpness; the "box of one decoded pixel"
+    /// model (1/12 per side, 0.5 here) overshoots (+2% sharper, larger differences). At the 1024 bound 0.1 lifts the
+    /// parity student's Spearman from 0.998944 to 0.999136 (built-in model 0.999808 either way); at 512 and 768 no
+    /// compensation reaches 0.999 for the student. Chosen on the same 50 images it is measured on: a small margin.
+    /// </summary>
+    public const double FastBlurCompensation = 0.1;
+
+    /// <summary>
+    /// PIL's bilinear filter for a downscale by s (decoded pixels per output pixel) is a triangle of half-width s, variance
+    /// s^2/6. A decode reduced in the DCT domain is already low-passed at the decoded resolution; stacked, the two blur
+    /// more than the exact path's one triangle over the full image. Narrowing the triangle to variance
+    /// s^2/6 - <paramref name="compensation"/>/6 takes the decoder's share out (a negative compensation widens it).
+    /// Were the decoder a box of one decoded pixel (variance 1/12) the compensation would be 0.5; libjpeg-turbo's
+    /// scaled IDCT blurs far less (see <see cref="FastBlurCompensation"/>). Never below 1 (PIL's width for upscaling).
+    /// </summary>
+    internal static double CompensatedFilterScale(double extent, double compensation)
+    {
+        double scale = (double)(float)extent / Size; // as PilBilinearResize.Precompute computes it
+        return Math.Max(1.0, Math.Sqrt(Math.Max(0, scale * scale - compensation)));
+    }
+
+    /// <summary>
     /// Decodes and resizes <paramref name="data"/>. <see cref="PreprocessPath.Fast"/> lets the JPEG decoder reduce the image
-    /// first (never below <see cref="FastDecodeMinSide"/> on either side); the resize after it is the same PIL bilinear.
+    /// first (never below <see cref="FastDecodeMinSide"/> on either side); the resize after it is PIL's bilinear with its
+    /// filter narrowed by <see cref="FastBlurCompensation"/>.
     /// </summary>
     public static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, PreprocessPath path = PreprocessPath.Exact) =>
-        Run(data, limits, path == PreprocessPath.Fast ? FastDecodeMinSide : 0);
+        path == PreprocessPath.Fast ? Run(data, limits, FastDecodeMinSide, FastBlurCompensation) : Run(data, limits, 0);
 
     /// <summary>
     /// As <see cref="Run(ReadOnlySpan{byte}, ImageLimits, PreprocessPath)"/> with the decoder's reduction bound given:
-    /// JPEGs are reduced while both sides stay at least <paramref name="jpegMinSide"/> (0: never). For the benchmark's
-    /// fidelity table, which compares bounds.
+    /// JPEGs are reduced while both sides stay at least <paramref name="jpegMinSide"/> (0: never), and the resize after a
+    /// reduction narrows its filter by <paramref name="compensation"/> (see <see cref="CompensatedFilterScale"/>; 0: PIL's
+    /// filter). For the benchmark's fidelity table, which compares bounds and compensations.
     /// </summary>
-    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide)
+    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide, double compensation = 0)
     {
         using var decoded = ImageDecoder.Decode(data, limits, jpegMinSide);
+        return Resize(decoded, compensation);
+    }
+
+    /// <summary>The resize step of <see cref="Run(ReadOnlySpan{byte}, ImageLimits, int, double)"/> (the benchmark times it alone).</summary>
+    internal static PreprocessedImage Resize(DecodedImage decoded, double compensation)
+    {
         var rgb = ArrayPool<byte>.Shared.Rent(PixelBytes);
         try
         {
             // A reduced decode is the image at n/8 scale, its last row and column partly padding: resize what the
             // image covers (full size * n/8), so each output pixel samples the same place as on the exact path.
-            double extentX = 0, extentY = 0;
+            double extentX = 0, extentY = 0, filterX = 0, filterY = 0;
             if (decoded.Reduced)
             {
                 double n = Math.Round(8.0 * decoded.Width / decoded.FullWidth);
                 (extentX, extentY) = (decoded.FullWidth * n / 8, decoded.FullHeight * n / 8);
+                if (compensation != 0)
+                    (filterX, filterY) = (CompensatedFilterScale(extentX, compensation), CompensatedFilterScale(extentY, compensation));
             }
-            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY);
+            PilBilinearResize.ResizeRgbaToRgb(decoded.Rgba, decoded.Width, decoded.Height, decoded.Stride, rgb, Size, Size, extentX, extentY, filterX, filterY);
         }
         catch
         {

@@ -11,15 +11,33 @@ namespace DpIqa.Bench;
 /// on one thread): dpiqa's exact and fast paths against PIL (decode + convert + resize) and PIL with
 /// <c>Image.draft()</c> (its own DCT-scaled JPEG path) on the same files in the same run. Sets: the shipped photos,
 /// and camera-size JPEGs (3000-6000 px, made by tests/reference/camera_jpegs.py into .cache/bench/camera-jpegs).
-/// Then the fast path's fidelity: how far its 512x512 input is from the exact one, and how the built-in model's scores
-/// agree (Spearman, max |difference|), for the shipped bound (sides >= 1024) and the tighter one it replaced (>= 512).
+/// Then where the time goes (decode and resize at each libjpeg-turbo scale) and the fast path's fidelity: how far its
+/// 512x512 input is from the exact one, and how the built-in model's and the parity student's scores agree (Spearman,
+/// max |difference|), for the bounds 512, 768 and 1024, without and with the resize compensation.
 /// </summary>
 internal static class PreprocessBench
 {
-    public static async Task Run(string root, int repeats = 3)
+    /// <summary>The decoder bounds compared: the issue's 512, 768 and the 1024 shipped before compensation.</summary>
+    private static readonly int[] Bounds = [512, 768, 1024];
+
+    /// <summary>
+    /// <paramref name="parts"/>: "speed" (the images/s table against PIL), "breakdown" (where the time goes),
+    /// "calibrate" (input difference per compensation), "fidelity" (scores, both models); empty: speed, breakdown, fidelity.
+    /// </summary>
+    public static async Task Run(string root, string[] parts, int repeats = 3)
     {
         var photos = Directory.GetFiles(Path.Combine(root, "samples", "photos")).Where(f => ImageFormats.Extensions.Contains(Path.GetExtension(f))).Order().ToArray();
         var cameras = CameraJpegs(root, 40);
+        bool All(string part) => parts.Length == 0 ? part != "calibrate" : parts.Contains(part);
+        if (All("speed")) Speed(photos, cameras, repeats);
+        if (All("breakdown")) Breakdown(cameras, repeats);
+        if (All("calibrate")) Calibrate(photos.Concat(cameras).ToArray());
+        if (All("fidelity")) FidelityTable(root, photos.Concat(cameras).ToArray());
+        await Task.CompletedTask;
+    }
+
+    private static void Speed(string[] photos, string[] cameras, int repeats)
+    {
         int cores = Environment.ProcessorCount;
         Console.WriteLine($"# preprocessing (decode + resize to 512x512), {cores} cores, best of {repeats} passes, images/s");
         Console.WriteLine($"# fast: JPEG reduced by libjpeg-turbo while both sides stay >= {Preprocessor.FastDecodeMinSide}; PIL draft N: Image.draft('RGB', (N, N)) first");
@@ -38,14 +56,134 @@ internal static class PreprocessBench
         }
         Console.WriteLine("(images/s over all images in a pass: with N threads the images run in parallel, one per thread)");
         Console.WriteLine();
-        Console.WriteLine("# fast-path fidelity against exact, shipped photos + camera JPEGs; scores of the built-in model");
-        var all = photos.Concat(cameras).ToArray();
-        using var model = new InferenceSession(ProxyModel.Build());
-        var exactScores = all.Select(f => Score(model, f, 0)).ToArray();
-        foreach (var minSide in new[] { Preprocessor.FastDecodeMinSide, Preprocessor.Size })
-            Console.WriteLine(Fidelity(all, minSide, model, exactScores));
+    }
+
+    /// <summary>
+    /// Where the time goes, per core (one thread, best of <paramref name="repeats"/> passes, mean ms per image): the
+    /// JPEG decode at libjpeg-turbo's scales 8/8 (full), 4/8, 2/8 and 1/8 of every camera JPEG, the resize to 512x512
+    /// from each, and the whole fast path at each bound. At 1/8 the IDCT keeps only each block's mean, so what is left
+    /// is mostly entropy (Huffman) decoding, which no DCT scaling removes: exact / (decode 1/8 + resize from it) is
+    /// the most any DCT-scaled path can gain.
+    /// </summary>
+    private static void Breakdown(string[] files, int repeats)
+    {
+        var limits = new ImageLimits();
+        var data = files.Select(File.ReadAllBytes).ToArray();
+        Console.WriteLine($"# where the time goes: {files.Length} camera JPEGs (3000-6000 px), 1 thread, best of {repeats} passes, mean ms/image");
+        Console.WriteLine("step                               ms/image   exact/this");
+        double Time(Action<byte[]> step)
+        {
+            step(data[0]); // warm-up
+            double best = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var d in data) step(d);
+                best = Math.Min(best, sw.Elapsed.TotalMilliseconds / data.Length);
+            }
+            return best;
+        }
+        double exact = Time(d => { using var _ = Preprocessor.Run(d, limits); });
+        Console.WriteLine($"{"exact (decode 8/8 + resize)",-33}  {exact,8:F2}   {1.0,10:F2}");
+        foreach (var eighths in new[] { 8, 4, 2, 1 })
+        {
+            // Decoded once outside the timing, to time the resize from that scale alone.
+            var decoded = data.Select(d => ImageDecoder.DecodeJpegAt(d, limits, eighths)).ToArray();
+            try
+            {
+                double decode = Time(d => { using var _ = ImageDecoder.DecodeJpegAt(d, limits, eighths); });
+                var index = 0;
+                double resize = Time(_ => { using var r = Preprocessor.Resize(decoded[index++ % decoded.Length], 0); });
+                string scale = eighths == 8 ? "8/8" : $"1/{8 / eighths}";
+                Console.WriteLine($"{"decode " + scale,-33}  {decode,8:F2}   {exact / decode,10:F2}");
+                Console.WriteLine($"{"resize from " + scale,-33}  {resize,8:F2}");
+                Console.WriteLine($"{"decode + resize at " + scale,-33}  {decode + resize,8:F2}   {exact / (decode + resize),10:F2}");
+            }
+            finally
+            {
+                foreach (var d in decoded) d.Dispose();
+            }
+        }
+        foreach (var bound in Bounds)
+        {
+            double fast = Time(d => { using var _ = Preprocessor.Run(d, limits, bound, Preprocessor.FastBlurCompensation); });
+            Console.WriteLine($"{$"fast, sides >= {bound}",-33}  {fast,8:F2}   {exact / fast,10:F2}");
+        }
+        Console.WriteLine("(exact/this: how many times faster than the exact path; 'decode + resize at 1/8' bounds every DCT-scaled path)");
         Console.WriteLine();
-        await Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Input difference (fast against exact) per bound and per compensation, to choose the compensation: mean |fast -
+    /// exact| and the fast input's sharpness relative to the exact one (mean |difference of horizontal neighbours|,
+    /// fast / exact - 1: negative is blurrier). A negative compensation widens the filter.
+    /// </summary>
+    private static void Calibrate(string[] files)
+    {
+        var limits = new ImageLimits();
+        double[] compensations = [-0.5, -0.25, 0, 0.25, 0.5, 1.0];
+        Console.WriteLine($"# calibration over {files.Length} images, per bound and compensation (variance, decoded px^2): input mean |fast - exact| (0-255) / sharpness fast/exact - 1 (%)");
+        Console.WriteLine("bound  " + string.Join("", compensations.Select(c => $"{c,16:F2}")));
+        var exact = files.Select(f => Preprocessor.Run(File.ReadAllBytes(f), limits)).ToArray();
+        try
+        {
+            foreach (var bound in Bounds)
+            {
+                var sums = new double[compensations.Length];
+                var sharp = new double[compensations.Length];
+                for (int f = 0; f < files.Length; f++)
+                {
+                    using var decoded = ImageDecoder.Decode(File.ReadAllBytes(files[f]), limits, bound);
+                    for (int c = 0; c < compensations.Length; c++)
+                    {
+                        using var fast = Preprocessor.Resize(decoded, compensations[c]);
+                        sums[c] += InputDifference(exact[f], fast).Mean;
+                        sharp[c] += Sharpness(fast.Rgb) / Sharpness(exact[f].Rgb) - 1;
+                    }
+                }
+                Console.WriteLine($"{bound,5}  " + string.Join("", sums.Zip(sharp, (m, h) => $"{m / files.Length,8:F4} /{100 * h / files.Length,6:F2}")));
+            }
+        }
+        finally
+        {
+            foreach (var e in exact) e.Dispose();
+        }
+        Console.WriteLine();
+    }
+
+    private static double Sharpness(ReadOnlySpan<byte> rgb)
+    {
+        long sum = 0;
+        for (int i = 3; i < rgb.Length; i++) sum += Math.Abs(rgb[i] - rgb[i - 3]);
+        return (double)sum / rgb.Length;
+    }
+
+    /// <summary>
+    /// The fast path's fidelity per bound, without and with compensation: input difference and the scores of the
+    /// built-in model and of the parity student (random calibrated weights; made by the parity tests), each against
+    /// the exact path: Spearman and max |difference|.
+    /// </summary>
+    private static void FidelityTable(string root, string[] files)
+    {
+        var models = new List<(string Name, InferenceSession Session)> { ("built-in", new InferenceSession(ProxyModel.Build())) };
+        var studentDir = StudentBench.ModelsDir(root);
+        if (studentDir is null) Console.WriteLine("# (parity student not exported: run the parity tests first; built-in model only)");
+        else models.Add(("student", new InferenceSession(Path.Combine(studentDir, "student-random", "student-random.onnx"))));
+        try
+        {
+            Console.WriteLine($"# fast-path fidelity against exact: {files.Length} images (shipped photos + camera JPEGs)");
+            Console.WriteLine("bound  compensation  reduced  input mean  max  " + string.Join("  ", models.Select(m => $"{m.Name + " Spearman",19}  {"max |dscore|",12}  {"span",9}")));
+            var exactScores = models.Select(m => files.Select(f => Score(m.Session, f, 0, 0)).ToArray()).ToArray();
+            foreach (var bound in Bounds)
+            foreach (var compensation in new[] { 0, Preprocessor.FastBlurCompensation }.Distinct())
+                Console.WriteLine(Fidelity(files, bound, compensation, models, exactScores));
+        }
+        finally
+        {
+            foreach (var m in models) m.Session.Dispose();
+        }
+        Console.WriteLine($"(shipped: sides >= {Preprocessor.FastDecodeMinSide}, compensation {Preprocessor.FastBlurCompensation})");
+        Console.WriteLine();
     }
 
     /// <summary>The camera-size JPEGs, made once by the test suite's generator (same script, same seed).</summary>
@@ -66,37 +204,50 @@ internal static class PreprocessBench
         return Directory.GetFiles(folder, "camera-*.jpg").Order(StringComparer.Ordinal).ToArray();
     }
 
-    private static string Fidelity(string[] files, int minSide, InferenceSession model, float[] exactScores)
+    private static string Fidelity(string[] files, int minSide, double compensation, List<(string Name, InferenceSession Session)> models, float[][] exactScores)
     {
-        long sum = 0, count = 0;
+        double sum = 0;
         int max = 0, reduced = 0;
-        var fastScores = new float[files.Length];
+        var fastScores = models.Select(_ => new float[files.Length]).ToArray();
         for (int f = 0; f < files.Length; f++)
         {
             var bytes = File.ReadAllBytes(files[f]);
             using var exact = Preprocessor.Run(bytes, new ImageLimits());
-            using var fast = Preprocessor.Run(bytes, new ImageLimits(), minSide);
-            var a = exact.Rgb;
-            var b = fast.Rgb;
-            for (int i = 0; i < a.Length; i++)
-            {
-                int d = Math.Abs(a[i] - b[i]);
-                sum += d;
-                if (d > max) max = d;
-            }
-            count += a.Length;
+            using var fast = Preprocessor.Run(bytes, new ImageLimits(), minSide, compensation);
+            var (mean, m) = InputDifference(exact, fast);
+            sum += mean;
+            max = Math.Max(max, m);
             if (fast.Path == PreprocessPath.Fast) reduced++;
-            fastScores[f] = Score(model, fast);
+            for (int k = 0; k < models.Count; k++) fastScores[k][f] = Score(models[k].Session, fast);
         }
-        double maxDelta = exactScores.Zip(fastScores, (x, y) => Math.Abs((double)x - y)).Max();
-        double span = exactScores.Max() - exactScores.Min();
-        return $"sides >= {minSide,4}: {files.Length} images ({reduced} reduced): input mean |fast - exact| {(double)sum / count:F3}, max {max} (0-255); "
-             + $"Spearman {Spearman(exactScores, fastScores):F6}, max |score fast - exact| {maxDelta:E2} (scores span {span:E2})";
+        var line = $"{minSide,5}  {compensation,12:F2}  {reduced,7}  {sum / files.Length,10:F3}  {max,3}  ";
+        for (int k = 0; k < models.Count; k++)
+        {
+            double maxDelta = exactScores[k].Zip(fastScores[k], (x, y) => Math.Abs((double)x - y)).Max();
+            double span = exactScores[k].Max() - exactScores[k].Min();
+            line += $"{Spearman(exactScores[k], fastScores[k]),19:F6}  {maxDelta,12:E2}  {span,9:E2}  ";
+        }
+        return line.TrimEnd();
     }
 
-    private static float Score(InferenceSession model, string file, int minSide)
+    private static (double Mean, int Max) InputDifference(PreprocessedImage exact, PreprocessedImage fast)
     {
-        using var image = Preprocessor.Run(File.ReadAllBytes(file), new ImageLimits(), minSide);
+        var a = exact.Rgb;
+        var b = fast.Rgb;
+        long sum = 0;
+        int max = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            int d = Math.Abs(a[i] - b[i]);
+            sum += d;
+            if (d > max) max = d;
+        }
+        return ((double)sum / a.Length, max);
+    }
+
+    private static float Score(InferenceSession model, string file, int minSide, double compensation)
+    {
+        using var image = Preprocessor.Run(File.ReadAllBytes(file), new ImageLimits(), minSide, compensation);
         return Score(model, image);
     }
 

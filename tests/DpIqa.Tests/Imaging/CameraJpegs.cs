@@ -1,12 +1,15 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using DpIqa.Imaging;
 
 namespace DpIqa.Tests.Imaging;
 
 /// <summary>
 /// 40 camera-size JPEGs (3000-6000 px, qualities 60-97, 4:4:4 / 4:2:2 / 4:2:0, some progressive) made from the
 /// shipped photos by tests/reference/camera_jpegs.py, and PIL's draft-mode preprocessing of them and of the shipped
-/// JPEGs (tests/reference/pil_draft.py). Made once per version of the scripts and photos into the build output
+/// JPEGs with the fast path's bound, and a NumPy reference of the fast path's compensated resize of PIL's draft
+/// (tests/reference/pil_draft.py). Made once per version of the scripts and photos into the build output
 /// (bin/.../camera-jpegs/KEY), so later runs cost nothing. Needs Debian's python3-pil and python3-numpy.
 /// </summary>
 public sealed class CameraJpegs
@@ -29,7 +32,8 @@ public sealed class CameraJpegs
     {
         var sources = TestImages.Photos().ToArray();
         Folder = Path.Combine(AppContext.BaseDirectory, "camera-jpegs", Key([Script("camera_jpegs.py"), .. sources]));
-        DraftFolder = Path.Combine(Folder, "draft-" + Key([Script("pil_draft.py")]));
+        DraftFolder = Path.Combine(Folder, FormattableString.Invariant(
+            $"draft-{Key([Script("pil_draft.py")])}-{Preprocessor.FastDecodeMinSide}-{Preprocessor.FastBlurCompensation:R}"));
         var done = Path.Combine(DraftFolder, "draft.json"); // written last: a folder without it is an interrupted run
         if (!File.Exists(done))
         {
@@ -44,7 +48,8 @@ public sealed class CameraJpegs
                 if (made.Code != 0) throw new InvalidOperationException($"camera_jpegs.py failed: {made.Output}");
             }
             var cameras = Directory.GetFiles(Folder, "camera-*.jpg").Order(StringComparer.Ordinal);
-            var draft = Run([Script("pil_draft.py"), DraftFolder, .. cameras, .. ShippedJpegs()]);
+            var draft = Run([Script("pil_draft.py"), DraftFolder, Preprocessor.FastDecodeMinSide.ToString(CultureInfo.InvariantCulture),
+                Preprocessor.FastBlurCompensation.ToString("R", CultureInfo.InvariantCulture), .. cameras, .. ShippedJpegs()]);
             if (draft.Code != 0) throw new InvalidOperationException($"pil_draft.py failed: {draft.Output}");
         }
         Files = Directory.GetFiles(Folder, "camera-*.jpg").Order(StringComparer.Ordinal).ToArray();

@@ -46,8 +46,12 @@ internal static class DpiqaProcess
         catch (OperationCanceledException)
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException("dpiqa did not end");
+            await p.WaitForExitAsync();
+            // What it wrote says where it hung.
+            throw new TimeoutException($"dpiqa did not end; stdout:\n{Tail(await stdout)}\nstderr:\n{Tail(await stderr)}");
         }
         return (p.ExitCode, await stdout, (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
 }

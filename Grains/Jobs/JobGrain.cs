@@ -285,8 +285,8 @@ internal sealed partial class JobGrain(
         await FinishIfDone();
     }
 
-    /// <summary>Manifest writes in flight at most: one at a time capped a job at ~12 shards/s on Azurite.</summary>
-    private const int ManifestWritesInFlight = 16;
+    /// <summary>Manifest writes in flight at most (Jobs:ItemListWritesInFlight).</summary>
+    private int ManifestWritesInFlight => options.Value.ItemListWritesInFlight;
 
     /// <summary>Manifest writes started, oldest first, with their item counts; committed strictly in shard order.</summary>
     private readonly Queue<(Task Write, int Items)> _manifestWrites = new();

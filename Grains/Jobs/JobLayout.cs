@@ -7,7 +7,7 @@ namespace DpIqa.Jobs;
 /// <summary>
 /// The one place that knows what a job writes under its output (local folder or blob prefix):
 /// <code>
-/// manifests/shard-000012.jsonl          a shard's list of images (written while listing)
+/// manifests/shard-000012.jsonl.gz       a shard's list of images, gzipped JSON lines (written while listing)
 /// shards/shard-000012.1a2b3c4d.csv      a shard's results, one file per lease (named by the lease token's tag)
 /// summary.json                          statistics, curation, evaluation (written when the job completes)
 /// keep.txt, reject.txt                  the curation lists (jobs with a curation rule)
@@ -27,7 +27,7 @@ internal static class JobLayout
     public static IReadOnlyList<string> ShardFolders { get; } = [ItemListsFolder, ResultsFolder];
 
     /// <summary>Where a shard's list of images is stored.</summary>
-    public static string ItemListPath(string output, int shard) => Locations.Join(output, ItemListsFolder, $"shard-{shard:D6}.jsonl");
+    public static string ItemListPath(string output, int shard) => Locations.Join(output, ItemListsFolder, $"shard-{shard:D6}.jsonl.gz");
 
     /// <summary>
     /// The result file of one lease of a shard: <c>shards/shard-000012.1a2b3c4d.csv</c>, named by the lease token's tag,

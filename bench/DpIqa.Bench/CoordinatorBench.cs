@@ -97,6 +97,46 @@ internal static class CoordinatorBench
         }
     }
 
+    /// <summary>
+    /// Item-list writes alone, against a fresh in-memory Azurite: <paramref name="shards"/> item lists of 1,000 blob items
+    /// each (as the Azurite job writes them), written through <see cref="ObjectStore.WriteWhole"/> with 16, 32 and 64
+    /// writes in flight, in the current encoding and gzipped, to show what caps the job's listing: requests or bytes.
+    /// </summary>
+    public static async Task Writes(string root, int shards = 1000)
+    {
+        var exe = ClusterProcesses.AzuriteExecutable(root) ?? throw new InvalidOperationException("Azurite is not installed (.cache/azurite): run the cluster tests once, or npm install azurite there");
+        using var azurite = await AzuriteProcess.Start(exe);
+        var blobs = new BlobServiceClient(azurite.ConnectionString);
+        await WhenAzuriteAnswers(blobs);
+        await using var silo = await LocalSilo.Start([new("Scoring:Enabled", "false"), new("Storage:ConnectionString", azurite.ConnectionString)], verbose: false);
+        var store = silo.Services<ObjectStore>();
+        var items = Enumerable.Range(0, 1000).Select(i => new SourceItem(Locations.Blob($"images/f{i % 100:D2}/img-{i:D8}.jpg"), $"f{i % 100:D2}/img-{i:D8}.jpg")).ToList();
+        var plain = ShardManifest.Encode(items);
+        var gzipped = Gzip(plain);
+        Console.WriteLine($"# item-list writes alone: {shards:N0} lists of 1,000 items, Azurite in memory, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine("encoding        bytes/list  in flight  lists/s  seconds");
+        int round = 0;
+        foreach (var (name, content) in new[] { ("json lines", plain), ("gzip", gzipped) })
+            foreach (var inFlight in new[] { 16, 32, 64 })
+            {
+                var container = $"writes-{round++}";
+                await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
+                var sw = Stopwatch.StartNew();
+                await Parallel.ForEachAsync(Enumerable.Range(0, shards), new ParallelOptions { MaxDegreeOfParallelism = inFlight },
+                    async (shard, ct) => await store.WriteWhole(Locations.Blob($"{container}/manifests/shard-{shard:D6}.jsonl"), content, ct));
+                Console.WriteLine($"{name,-14}  {content.Length,10:N0}  {inFlight,9}  {shards / sw.Elapsed.TotalSeconds,7:N0}  {sw.Elapsed.TotalSeconds,7:F1}");
+                await blobs.DeleteBlobContainerAsync(container);
+            }
+        Console.WriteLine();
+    }
+
+    private static byte[] Gzip(byte[] content)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest)) gzip.Write(content);
+        return output.ToArray();
+    }
+
     private static byte[] Listing(int items, int folders)
     {
         var listing = new StringBuilder();

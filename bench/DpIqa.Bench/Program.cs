@@ -25,6 +25,7 @@ if (what is "coordinator" or "all")
 if (what is "coordinator-azurite" or "all")
 {
     var kind = what == "coordinator-azurite" && args.Length > 1 ? args[1] : "listing";
+    if (kind is "writes") await CoordinatorBench.Writes(root, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000);
     int? n = what == "coordinator-azurite" && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
     if (kind is "blobs" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteBlobs, items: n ?? 200_000, shardSize: 1000);
     if (kind is "listing" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteListingFile, items: n ?? 1_000_000, shardSize: 1000);

@@ -8,15 +8,21 @@ stable_student: seed 0, BatchNorm recalibrated on the parity images with a varia
 downloaded: the cost of a forward pass does not depend on the values, but a chaotic network could hit slow
 (denormal) paths that the stable one, which dpiqa's bench runs as ONNX, does not.
 
-usage: /usr/bin/python3 bench/torch_baseline.py [--json OUT.json] IMAGE...
+usage: /usr/bin/python3 bench/torch_baseline.py [--json OUT.json] [--probe K] [--full F] IMAGE...
 
 Configurations: batch 1 and 8 x torch threads 1/2 x DataLoader workers 0/1/2, skipping on a 2-core machine
   - 1 thread, 0 workers (one core idle: no user would stop there), and
   - 2 threads with 2 workers (4 busy threads on 2 cores: the workers' decoding fights the forward pass).
-Each configuration times one pass over IMAGE... from creating the DataLoader's iterator (workers start there)
-to the last forward pass, after one warm-up forward pass at each batch size. Prints one line per configuration
-('torch batch=B threads=T workers=W images=N seconds=S images_per_s=R ratio_to_best=X') and the best one
-('torch best ... images_per_s=R'); --json writes the same as JSON.
+A full sweep over 16 images took over 15 minutes on 2 loaded cores (the slowest configurations run at 0.06 images/s),
+so the sweep is in two steps:
+  1. probe: every configuration on the first max(K, batch) images (K = 2 by default; a batch-8 configuration needs
+     8 images to run one real batch of 8), and
+  2. full: the F best configurations of the probe (F = 2 by default) on every IMAGE; the best of these is "best".
+Each timing runs from creating the DataLoader's iterator (workers start there) to the last forward pass, after one
+warm-up forward pass at each batch size. Prints one line per configuration
+('torch batch=B threads=T workers=W probe_images=N probe_images_per_s=P [images=N seconds=S images_per_s=R
+ratio_to_best=X]': configurations probed only have no full figures) and the best one ('torch best ...');
+--json writes the same as JSON.
 """
 import json
 import os
@@ -83,9 +89,17 @@ def run(model, paths, batch, threads, workers):
 
 def main():
     args = sys.argv[1:]
-    out = None
-    if args[:1] == ["--json"]:
-        out, args = args[1], args[2:]
+    out, probe, full = None, 2, 2
+    while args[:1] and args[0].startswith("--"):
+        flag, value, args = args[0], args[1], args[2:]
+        if flag == "--json":
+            out = value
+        elif flag == "--probe":
+            probe = int(value)
+        elif flag == "--full":
+            full = int(value)
+        else:
+            sys.exit(f"unknown option {flag}")
     paths = args
     torch.set_num_threads(os.cpu_count() or 1)  # Debian's torch starts with one thread
     model, _ = parity_reference.stable_student(torch, torchvision, parity_images())
@@ -94,18 +108,25 @@ def main():
             model(torch.rand(batch, 3, 512, 512))  # warm-up: first-call allocations and kernel selection
     results = []
     for batch, threads, workers in configurations(os.cpu_count() or 1):
-        n, seconds = run(model, paths, batch, threads, workers)
-        results.append({"batch": batch, "threads": threads, "workers": workers, "images": n,
-                        "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 3)})
-    best = max(results, key=lambda r: r["images_per_s"])
+        subset = paths[:max(probe, batch)]
+        n, seconds = run(model, subset, batch, threads, workers)
+        r = {"batch": batch, "threads": threads, "workers": workers,
+             "probe_images": n, "probe_images_per_s": round(n / seconds, 3)}
+        results.append(r)
+        print("probe " + " ".join(f"{k}={v}" for k, v in r.items()), file=sys.stderr, flush=True)
+    for r in sorted(results, key=lambda r: -r["probe_images_per_s"])[:full]:
+        n, seconds = run(model, paths, r["batch"], r["threads"], r["workers"])
+        r.update({"images": n, "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 3)})
+    best = max((r for r in results if "images_per_s" in r), key=lambda r: r["images_per_s"])
     for r in results:
-        r["ratio_to_best"] = round(r["images_per_s"] / best["images_per_s"], 3)
+        if "images_per_s" in r:
+            r["ratio_to_best"] = round(r["images_per_s"] / best["images_per_s"], 3)
         print("torch " + " ".join(f"{k}={v}" for k, v in r.items()))
     print("torch best " + " ".join(f"{k}={v}" for k, v in best.items()))
     if out:
         with open(out, "w") as f:
             json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "cores": os.cpu_count(),
-                       "configurations": results, "best": best}, f, indent=1)
+                       "probe": probe, "full": full, "configurations": results, "best": best}, f, indent=1)
 
 
 if __name__ == "__main__":

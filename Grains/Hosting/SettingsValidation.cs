@@ -58,6 +58,7 @@ public static class SettingsValidation
         c.AtLeast(nameof(o.LeaseSeconds), o.LeaseSeconds, 1);
         c.AtLeast(nameof(o.SaveIntervalMs), o.SaveIntervalMs, 0);
         c.AtLeast(nameof(o.MaxShardSize), o.MaxShardSize, 1);
+        c.AtLeast(nameof(o.ItemListWritesInFlight), o.ItemListWritesInFlight, 1);
     }
 
     internal static void Models(Checker c, ModelOptions o)

@@ -240,7 +240,7 @@ internal sealed partial class JobGrain(
     private async Task RunListing()
     {
         var spec = Job.Spec!;
-        var listing = new ShardListing(spec.ShardSize, Job.ShardCount,
+        var listing = new ShardListing(spec.ShardSize, Job.ShardCount, options.Value.ItemListWritesInFlight,
             (shard, items) => store.WriteWhole(JobLayout.ItemListPath(spec.Output, shard), ItemList.Encode(items)), CommitShard);
         try
         {

@@ -7,7 +7,7 @@ namespace DpIqa.Jobs;
 /// <summary>
 /// The one place that knows what a job writes under its output (local folder or blob prefix):
 /// <code>
-/// items/shard-000012.jsonl              a shard's item list: its images (written while listing)
+/// items/shard-000012.jsonl.gz           a shard's item list: its images, gzipped JSON lines (written while listing)
 /// results/shard-000012.1a2b3c4d.csv     a shard's results, one file per lease (named by the lease token's tag)
 /// summary.json                          statistics, curation, evaluation (written when the job completes)
 /// keep.txt, reject.txt                  the curation lists (jobs with a curation rule)
@@ -37,7 +37,7 @@ internal static class JobLayout
     public static IReadOnlyList<string> ShardFolders { get; } = [ItemListsFolder, ResultsFolder, OldItemListsFolder, OldResultsFolder];
 
     /// <summary>Where a shard's list of images is stored.</summary>
-    public static string ItemListPath(string output, int shard) => Locations.Join(output, ItemListsFolder, $"shard-{shard:D6}.jsonl");
+    public static string ItemListPath(string output, int shard) => Locations.Join(output, ItemListsFolder, $"shard-{shard:D6}.jsonl.gz");
 
     /// <summary>
     /// The result file of one lease of a shard: <c>results/shard-000012.1a2b3c4d.csv</c>, named by the lease token's tag,
@@ -96,7 +96,7 @@ internal static class JobLayout
         return await store.Read(path, cancellationToken); // neither exists: the store's own error, naming today's path
     }
 
-    /// <summary>The same file in the old layout (<c>items/x</c> as <c>manifests/x</c>, <c>results/x</c> as <c>shards/x</c>); null for any other path.</summary>
+    /// <summary>The same file in the old layout (<c>items/x.jsonl.gz</c> as <c>manifests/x.jsonl</c>, <c>results/x</c> as <c>shards/x</c>); null for any other path.</summary>
     internal static string? OldLayoutPath(string path)
     {
         char separator = Locations.IsBlob(path) ? '/' : Path.DirectorySeparatorChar;
@@ -109,6 +109,10 @@ internal static class JobLayout
             ResultsFolder => OldResultsFolder,
             _ => null,
         };
-        return old is null ? null : string.Concat(path.AsSpan(0, folder), old, path.AsSpan(name));
+        if (old is null) return null;
+        var file = path[name..];
+        // Old item lists were plain JSON lines (shard-000012.jsonl); ItemList.Decode reads both encodings.
+        if (old == OldItemListsFolder && file.EndsWith(".jsonl.gz", StringComparison.Ordinal)) file = file[..^".gz".Length];
+        return string.Concat(path.AsSpan(0, folder), old, file);
     }
 }

@@ -226,8 +226,8 @@ internal sealed class AzuriteProcess : IDisposable
 
     private async Task WaitUntilListening()
     {
-        await ClusterProcesses.WaitForPort(_blob, Process, TimeSpan.FromSeconds(30));
-        await ClusterProcesses.WaitForPort(_table, Process, TimeSpan.FromSeconds(30));
+        await ClusterProcesses.WaitForPort(_blob, Process, TimeSpan.FromSeconds(120)); // Node.js starts slowly on a loaded machine (22 s seen)
+        await ClusterProcesses.WaitForPort(_table, Process, TimeSpan.FromSeconds(120));
     }
 
     public void Dispose()

@@ -22,7 +22,7 @@ internal static class CoordinatorBench
 
     private const string SourceContainer = "images";
 
-    public static async Task Run(string root, Storage storage, int items = 1_000_000, int shardSize = 1000, int folders = 100, int workers = 4)
+    public static async Task Run(string root, Storage storage, int items = 1_000_000, int shardSize = 1000, int folders = 100, int workers = 4, int? itemListWrites = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "dpiqa-coordinator-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
@@ -30,6 +30,7 @@ internal static class CoordinatorBench
 
         AzuriteProcess? azurite = null;
         var settings = new List<KeyValuePair<string, string?>> { new("Scoring:Enabled", "false") };
+        if (itemListWrites is { } inFlight) settings.Add(new("Jobs:ItemListWritesInFlight", inFlight.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         string source, output;
         var run = Guid.NewGuid().ToString("N")[..8];
         if (storage != Storage.Local)
@@ -67,12 +68,16 @@ internal static class CoordinatorBench
             }
             phases.Append(await TimeListing(store, source, items));
             var job = silo.Grains.GetGrain<IJobGrain>("coordinator-" + run);
+            // CPU time of this process (silo + null workers) and of Azurite during the job: on a loaded machine the wall
+            // time follows the CPU each side needs, so this says whose work to cut.
+            var cpuBefore = (Ours: Process.GetCurrentProcess().TotalProcessorTime, Azurite: AzuriteCpu(azurite));
             var sw = Stopwatch.StartNew();
             await job.Start(new JobSpec { Sources = [source], Model = "proxy-sharpness", Output = output, ShardSize = shardSize });
             var listed = WhenListed(job, sw);
             await Task.WhenAll(Enumerable.Range(0, workers).Select(w => NullWorker(job, store, $"null-{w}")));
             var status = await job.GetStatus();
             var seconds = sw.Elapsed.TotalSeconds;
+            var cpu = (Ours: (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore.Ours).TotalSeconds, Azurite: (AzuriteCpu(azurite) - cpuBefore.Azurite).TotalSeconds);
             if (status.State != JobState.Completed || status.Done != items) throw new InvalidOperationException($"job ended {status.State} with {status.Done} of {items}");
             var summary = await job.GetSummary();
             var what = storage switch
@@ -81,10 +86,12 @@ internal static class CoordinatorBench
                 Storage.AzuriteListingFile => "Azurite: blob grain state, a listing file in blob, item lists in blob",
                 _ => $"Azurite: blob grain state, {items:N0} blobs listed, item lists in blob",
             };
-            Console.WriteLine($"# coordinator ({what}): {items:N0} items, shard size {shardSize}, {folders} folders, {workers} null workers, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
+            var writes = itemListWrites is { } w ? $", {w} item-list writes in flight" : "";
+            Console.WriteLine($"# coordinator ({what}): {items:N0} items, shard size {shardSize}, {folders} folders, {workers} null workers{writes}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
             Console.WriteLine($"items/s (listing + item lists + leases + completions + aggregation): {items / seconds:N0}  ({seconds:F1} s)");
             Console.Write(phases);
             Console.WriteLine($"  the job's listing and item-list writes ended after {await listed:F1} s of the {seconds:F1} s");
+            Console.WriteLine($"  CPU during the job: this process (silo + null workers) {cpu.Ours:F1} s" + (azurite is null ? "" : $", Azurite {cpu.Azurite:F1} s"));
             Console.WriteLine($"job grain state: {status.StateBytes:N0} bytes for {status.Shards:N0} shards and {summary.ByFolder.Count} folders");
             Console.WriteLine($"peak working set of the process (silo + workers): {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
             Console.WriteLine();
@@ -95,6 +102,54 @@ internal static class CoordinatorBench
             azurite?.Dispose();
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Item-list writes alone, against a fresh in-memory Azurite: <paramref name="shards"/> item lists of 1,000 blob items
+    /// each (as the Azurite job writes them), written through <see cref="ObjectStore.WriteWhole"/> with 16, 32 and 64
+    /// writes in flight, in the current encoding and gzipped, to show what caps the job's listing: requests or bytes.
+    /// </summary>
+    public static async Task Writes(string root, int shards = 1000)
+    {
+        var exe = ClusterProcesses.AzuriteExecutable(root) ?? throw new InvalidOperationException("Azurite is not installed (.cache/azurite): run the cluster tests once, or npm install azurite there");
+        using var azurite = await AzuriteProcess.Start(exe);
+        var blobs = new BlobServiceClient(azurite.ConnectionString);
+        await WhenAzuriteAnswers(blobs);
+        await using var silo = await LocalSilo.Start([new("Scoring:Enabled", "false"), new("Storage:ConnectionString", azurite.ConnectionString)], verbose: false);
+        var store = silo.Services<ObjectStore>();
+        var items = Enumerable.Range(0, 1000).Select(i => new SourceItem(Locations.Blob($"images/f{i % 100:D2}/img-{i:D8}.jpg"), $"f{i % 100:D2}/img-{i:D8}.jpg")).ToList();
+        var gzipped = ItemList.Encode(items); // as the job writes them
+        var plain = Gunzip(gzipped); // as they were written before
+        Console.WriteLine($"# item-list writes alone: {shards:N0} lists of 1,000 items, Azurite in memory, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine("encoding        bytes/list  in flight  lists/s  seconds");
+        int round = 0;
+        foreach (var (name, content) in new[] { ("json lines", plain), ("gzip", gzipped) })
+            foreach (var inFlight in new[] { 16, 32, 64 })
+            {
+                var container = $"writes-{round++}";
+                await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
+                var sw = Stopwatch.StartNew();
+                await Parallel.ForEachAsync(Enumerable.Range(0, shards), new ParallelOptions { MaxDegreeOfParallelism = inFlight },
+                    async (shard, ct) => await store.WriteWhole(Locations.Blob($"{container}/items/shard-{shard:D6}.jsonl"), content, ct));
+                Console.WriteLine($"{name,-14}  {content.Length,10:N0}  {inFlight,9}  {shards / sw.Elapsed.TotalSeconds,7:N0}  {sw.Elapsed.TotalSeconds,7:F1}");
+                await blobs.DeleteBlobContainerAsync(container);
+            }
+        Console.WriteLine();
+    }
+
+    private static byte[] Gunzip(byte[] content)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(new MemoryStream(content), System.IO.Compression.CompressionMode.Decompress)) gzip.CopyTo(output);
+        return output.ToArray();
+    }
+
+    /// <summary>Azurite's CPU time so far (Node.js, child processes not counted); zero without Azurite.</summary>
+    private static TimeSpan AzuriteCpu(AzuriteProcess? azurite)
+    {
+        if (azurite is null) return TimeSpan.Zero;
+        azurite.Process.Refresh();
+        return azurite.Process.TotalProcessorTime;
     }
 
     private static byte[] Listing(int items, int folders)

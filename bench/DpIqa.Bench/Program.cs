@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess [speed|breakdown|calibrate|fidelity ...] | pipeline | student | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N]] | memory [N ...] | incremental | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess [speed|breakdown|calibrate|fidelity ...] | pipeline | student [images [probe [full]]] | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N [writes in flight]] | writes [lists]] | memory [N ...] | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
@@ -10,7 +10,7 @@ if (what is "chaos") return await ChaosBench.Run(root, args[1..]);
 if (what is "memory-one") return await MemoryBench.One(root, int.Parse(args[1], CultureInfo.InvariantCulture));
 if (what is "preprocess" or "all") await PreprocessBench.Run(root, what == "preprocess" ? args[1..] : []); // [speed] [breakdown] [calibrate] [fidelity]
 if (what is "pipeline" or "all") await PipelineBench.Run(root);
-if (what is "student" or "all") await StudentBench.Run(root);
+if (what is "student" or "all") await StudentBench.Run(root, what == "student" ? args[1..] : []);
 if (what is "student-ort" or "all") await StudentOrtBench.Run(root);
 if (what is "cluster" or "all") await ClusterBench.Run(root);
 if (what is "incremental" or "all") await IncrementalBench.Run(root);
@@ -25,9 +25,12 @@ if (what is "coordinator" or "all")
 if (what is "coordinator-azurite" or "all")
 {
     var kind = what == "coordinator-azurite" && args.Length > 1 ? args[1] : "listing";
+    if (kind is "writes") await CoordinatorBench.Writes(root, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000);
     int? n = what == "coordinator-azurite" && args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null;
-    if (kind is "blobs" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteBlobs, items: n ?? 200_000, shardSize: 1000);
-    if (kind is "listing" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteListingFile, items: n ?? 1_000_000, shardSize: 1000);
+    // A fourth argument: Jobs:ItemListWritesInFlight for the run (e.g. 16, 32, 64), to compare them.
+    int? inFlight = what == "coordinator-azurite" && args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : null;
+    if (kind is "blobs" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteBlobs, items: n ?? 200_000, shardSize: 1000, itemListWrites: inFlight);
+    if (kind is "listing" or "both") await CoordinatorBench.Run(root, CoordinatorBench.Storage.AzuriteListingFile, items: n ?? 1_000_000, shardSize: 1000, itemListWrites: inFlight);
 }
 if (what is "memory" or "all") await MemoryBench.Run(root, what == "memory" ? args[1..] : []);
 return 0;

@@ -24,11 +24,12 @@ public sealed class JobLayoutTests
         var b = JobLayout.ResultPath("blob:out/run1", 3, JobLayout.TokenTag(Guid.NewGuid()), ResultFormat.Jsonl);
         Assert.NotEqual(a, b);
         Assert.StartsWith($"blob:out/run1/{JobLayout.ResultsFolder}/shard-000003.", a);
-        Assert.Equal($"blob:out/run1/{JobLayout.ItemListsFolder}/shard-000003.jsonl", JobLayout.ItemListPath("blob:out/run1", 3));
+        Assert.Equal($"blob:out/run1/{JobLayout.ItemListsFolder}/shard-000003.jsonl.gz", JobLayout.ItemListPath("blob:out/run1", 3));
     }
 
     [Theory]
     [InlineData("shard-000001.jsonl")] // an item list, not a result file
+    [InlineData("shard-000001.jsonl.gz")]
     [InlineData("shard-000001.abc.csv")]
     [InlineData("summary.json")]
     [InlineData("results.csv")]

@@ -31,6 +31,14 @@ public sealed class OldLayoutTests : IDisposable
         Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, shardSize: 2, [], json: true, verbose: false, CancellationToken.None));
         Directory.Move(Path.Combine(output, JobLayout.ResultsFolder), Path.Combine(output, JobLayout.OldResultsFolder));
         Directory.Move(Path.Combine(output, JobLayout.ItemListsFolder), Path.Combine(output, JobLayout.OldItemListsFolder));
+        // The old layout's item lists were plain JSON lines named .jsonl.
+        foreach (var gz in Directory.GetFiles(Path.Combine(output, JobLayout.OldItemListsFolder), "*.jsonl.gz"))
+        {
+            using (var text = File.Create(gz[..^".gz".Length]))
+            using (var gzip = new System.IO.Compression.GZipStream(File.OpenRead(gz), System.IO.Compression.CompressionMode.Decompress))
+                gzip.CopyTo(text);
+            File.Delete(gz);
+        }
         return output;
     }
 
@@ -87,7 +95,7 @@ public sealed class OldLayoutTests : IDisposable
     }
 
     [Theory]
-    [InlineData("blob:out/run1/items/shard-000003.jsonl", "blob:out/run1/manifests/shard-000003.jsonl")]
+    [InlineData("blob:out/run1/items/shard-000003.jsonl.gz", "blob:out/run1/manifests/shard-000003.jsonl")]
     [InlineData("blob:out/run1/results/shard-000003.0000abcd.csv", "blob:out/run1/shards/shard-000003.0000abcd.csv")]
     [InlineData("blob:out/run1/summary.json", null)]
     [InlineData("blob:out/items", null)]

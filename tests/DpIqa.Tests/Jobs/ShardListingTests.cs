@@ -13,7 +13,10 @@ public sealed class ShardListingTests
     private readonly Dictionary<int, string[]> _written = [];
     private readonly List<(int Shard, int Items)> _committed = [];
 
-    private ShardListing Listing(int shardSize, int firstShard = 0) => new(shardSize, firstShard, (shard, items) =>
+    /// <summary>Jobs:ItemListWritesInFlight's default.</summary>
+    private static readonly int WritesInFlight = new JobOptions().ItemListWritesInFlight;
+
+    private ShardListing Listing(int shardSize, int firstShard = 0) => new(shardSize, firstShard, WritesInFlight, (shard, items) =>
     {
         lock (_writes)
         {
@@ -85,20 +88,20 @@ public sealed class ShardListingTests
     public async Task At_most_sixteen_item_list_writes_are_in_flight()
     {
         var listing = Listing(shardSize: 1);
-        var run = listing.Run(Items(ShardListing.WritesInFlight + 4), skip: 0);
-        await Until(() => Started().Length == ShardListing.WritesInFlight);
+        var run = listing.Run(Items(WritesInFlight + 4), skip: 0);
+        await Until(() => Started().Length == WritesInFlight);
         await Task.Delay(50); // a listing that did not wait would start the 17th write here
-        Assert.Equal(ShardListing.WritesInFlight, Started().Length);
+        Assert.Equal(WritesInFlight, Started().Length);
         CompleteWrite(0); // the oldest written: one more may start
-        await Until(() => Started().Length == ShardListing.WritesInFlight + 1);
+        await Until(() => Started().Length == WritesInFlight + 1);
         Assert.Equal([(0, 1)], Committed());
-        for (int shard = 1; shard < ShardListing.WritesInFlight + 4; shard++)
+        for (int shard = 1; shard < WritesInFlight + 4; shard++)
         {
             await Until(() => Started().Contains(shard));
             CompleteWrite(shard);
         }
         await run;
-        Assert.Equal(Enumerable.Range(0, ShardListing.WritesInFlight + 4).Select(s => (s, 1)), Committed());
+        Assert.Equal(Enumerable.Range(0, WritesInFlight + 4).Select(s => (s, 1)), Committed());
     }
 
     [Fact]

@@ -25,6 +25,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
     public static async Task<ClusterConnection> Open(IEnumerable<KeyValuePair<string, string?>> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>(); // Ctrl+C is the command's
         builder.Configuration.AddSources(settings);
         builder.Logging.ClearProviders();
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
@@ -72,8 +73,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync(TimeSpan.FromSeconds(5));
-        _host.Dispose();
+        try
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            _host.Dispose(); // even when stopping failed or timed out
+        }
     }
 }
 

@@ -25,6 +25,7 @@ internal sealed class LocalSilo : IAsyncDisposable
     public static async Task<LocalSilo> Start(IEnumerable<KeyValuePair<string, string?>> settings, bool verbose, bool jobStateInBlob = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>(); // Ctrl+C is the command's
         builder.Configuration.AddSources(settings); // dpiqa.json too, as every command reads it
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
@@ -40,7 +41,13 @@ internal sealed class LocalSilo : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync(TimeSpan.FromSeconds(10));
-        _host.Dispose();
+        try
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            _host.Dispose(); // even when stopping failed or timed out
+        }
     }
 }

@@ -16,9 +16,19 @@ internal static class DpiqaProcess
     }
 
     /// <summary>Starts dpiqa in <paramref name="workingDirectory"/> with <paramref name="environment"/> added to its environment.</summary>
-    public static Process Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="sigintAsInATerminal">Start it with SIGINT at its default handling, as a terminal's foreground command
+    /// has it: a test runner started in the background by a non-interactive shell (nohup ... &amp;, some CI runners)
+    /// ignores SIGINT, every child inherits that, and .NET then never raises Ctrl+C (coreutils' env resets it; the pid
+    /// stays dotnet's, since env execs it).</param>
+    public static Process Start(string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        bool sigintAsInATerminal = false)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        var psi = new ProcessStartInfo(sigintAsInATerminal ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        if (sigintAsInATerminal)
+        {
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(Dll());
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;

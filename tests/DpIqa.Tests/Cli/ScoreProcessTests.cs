@@ -24,7 +24,8 @@ public sealed partial class ScoreProcessTests(Azurite azurite) : IClassFixture<A
     {
         var output = Path.Combine(_dir.Path, "out");
         // No scoring workers in the embedded silo: the job is started and can never finish, so the signal lands mid-job.
-        using var p = DpiqaProcess.Start(_dir.Path, ["score", RepoPaths.Photos, "--out", output], new Dictionary<string, string> { ["Scoring__Enabled"] = "false" });
+        using var p = DpiqaProcess.Start(_dir.Path, ["score", RepoPaths.Photos, "--out", output], new Dictionary<string, string> { ["Scoring__Enabled"] = "false" },
+            sigintAsInATerminal: true);
         var stderr = new List<string>();
         string? line;
         while ((line = await p.StandardError.ReadLineAsync()) is not null)

@@ -64,4 +64,18 @@ internal static class DpiqaProcess
     }
 
     private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
+
+    /// <summary>Two dpiqa commands run at once (independent processes), their results in order.</summary>
+    public static async Task<(T, T)> Together<T>(Task<T> a, Task<T> b) => (await a, await b);
+
+    /// <summary>Three dpiqa commands run at once, their results in order.</summary>
+    public static async Task<(T, T, T)> Together<T>(Task<T> a, Task<T> b, Task<T> c) => (await a, await b, await c);
+
+    /// <summary>A refused command's stderr: exactly one line, an error containing <paramref name="expected"/>.</summary>
+    public static void AssertOneErrorLine(string[] err, string expected)
+    {
+        Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
+        Assert.StartsWith("error: ", err[0]);
+        Assert.Contains(expected, err[0]);
+    }
 }

@@ -30,17 +30,6 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         return container;
     }
 
-    private static async Task<(T, T)> Together<T>(Task<T> a, Task<T> b) => (await a, await b);
-
-    private static async Task<(T, T, T)> Together<T>(Task<T> a, Task<T> b, Task<T> c) => (await a, await b, await c);
-
-    private static void AssertOneErrorLine(string[] err, string expected)
-    {
-        Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
-        Assert.StartsWith("error: ", err[0]);
-        Assert.Contains(expected, err[0]);
-    }
-
     private static async Task<IReadOnlyList<ImageResult>> ReadJsonl(string file) =>
         await ResultFiles.Decode(await File.ReadAllBytesAsync(file), ResultFormat.Jsonl);
 
@@ -52,16 +41,16 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         var jobId = "e2e-job-" + Guid.NewGuid().ToString("N")[..6];
 
         // Commands that do not depend on each other run at once: each process start costs seconds on a loaded machine.
-        var (refused, submit) = await Together(
+        var (refused, submit) = await DpiqaProcess.Together(
             Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out", "--model", "no-such-model"),
             Dpiqa("job", "submit", "--source", $"{container.Name}/photos", "--out", $"{container.Name}/out", "--shard-size", "4", "--format", "jsonl", "--job-id", jobId));
         Assert.Equal(ExitCodes.InvalidRequest, refused.Code);
-        AssertOneErrorLine(refused.Err, "unknown model 'no-such-model'");
+        DpiqaProcess.AssertOneErrorLine(refused.Err, "unknown model 'no-such-model'");
         Assert.Equal((ExitCodes.Ok, jobId), (submit.Code, submit.Out.Trim())); // the id at once, nothing else
         Assert.Empty(submit.Err);
 
         var file = Path.Combine(cluster.WorkFolder, $"{jobId}.jsonl");
-        var (list, listJson, watch) = await Together(Dpiqa("job", "list"), Dpiqa("job", "list", "--json"), Dpiqa("job", "watch", jobId, "--json"));
+        var (list, listJson, watch) = await DpiqaProcess.Together(Dpiqa("job", "list"), Dpiqa("job", "list", "--json"), Dpiqa("job", "watch", jobId, "--json"));
         Assert.Equal(ExitCodes.Ok, list.Code);
         Assert.Contains(list.Out.Split('\n'), l => l.StartsWith(jobId + " ", StringComparison.Ordinal));
         Assert.Equal(ExitCodes.Ok, listJson.Code);
@@ -75,8 +64,8 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
             Assert.Equal(Photos.Length, watched.RootElement.GetProperty("summary").GetProperty("all").GetProperty("count").GetInt32());
         }
 
-        var (status, statusJson, summary) = await Together(Dpiqa("job", "status", jobId), Dpiqa("job", "status", jobId, "--json"), Dpiqa("job", "summary", jobId, "--json"));
-        var (results, resultsJson) = await Together(
+        var (status, statusJson, summary) = await DpiqaProcess.Together(Dpiqa("job", "status", jobId), Dpiqa("job", "status", jobId, "--json"), Dpiqa("job", "summary", jobId, "--json"));
+        var (results, resultsJson) = await DpiqaProcess.Together(
             Dpiqa("job", "results", jobId, "--out", file), Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, $"{jobId}.csv"), "--json"));
         Assert.Equal(ExitCodes.Ok, status.Code);
         Assert.StartsWith($"job {jobId}: completed", status.Out);
@@ -123,7 +112,7 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
 
         var cancel = await Dpiqa("job", "cancel", jobId);
         Assert.Equal((ExitCodes.Ok, $"job {jobId}: cancelled"), (cancel.Code, cancel.Out.Trim()));
-        var (again, status, results) = await Together(
+        var (again, status, results) = await DpiqaProcess.Together(
             Dpiqa("job", "cancel", jobId, "--json"), // cancelling twice changes nothing
             Dpiqa("job", "status", jobId),
             Dpiqa("job", "results", jobId, "--out", Path.Combine(cluster.WorkFolder, "cancelled.csv")));
@@ -131,7 +120,7 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
             Assert.Equal("cancelled", s.RootElement.GetProperty("state").GetString());
         Assert.Contains("note: cancelled by a user", status.Out);
         Assert.Equal(ExitCodes.InvalidRequest, results.Code);
-        AssertOneErrorLine(results.Err, $"job {jobId} is cancelled; results are merged once it completed");
+        DpiqaProcess.AssertOneErrorLine(results.Err, $"job {jobId} is cancelled; results are merged once it completed");
         Assert.False(File.Exists(Path.Combine(cluster.WorkFolder, "cancelled.csv")));
         // Closing the pipe lets the cancelled listing end.
     }
@@ -158,7 +147,7 @@ public sealed class JobCommandsEndToEndTests(DpiqaCluster cluster, ITestOutputHe
         Assert.Equal(ExitCodes.Ok, watch.Code); // the job completes: a bad file is a record, not a dead job
 
         var file = Path.Combine(cluster.WorkFolder, $"{jobId}.jsonl");
-        var (results, summary, text) = await Together(Dpiqa("job", "results", jobId, "--out", file), Dpiqa("job", "summary", jobId, "--json"), Dpiqa("job", "summary", jobId));
+        var (results, summary, text) = await DpiqaProcess.Together(Dpiqa("job", "results", jobId, "--out", file), Dpiqa("job", "summary", jobId, "--json"), Dpiqa("job", "summary", jobId));
         Assert.Equal(ExitCodes.Ok, results.Code);
         var rows = await ReadJsonl(file);
         // A listing's line is its result path; a folder's files are under the folder's name when a job has several sources.

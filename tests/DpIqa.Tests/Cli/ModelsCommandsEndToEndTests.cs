@@ -35,17 +35,6 @@ public sealed class ModelsCommandsEndToEndTests(Azurite azurite, ITestOutputHelp
         return (code, stdout, err);
     }
 
-    private static async Task<(T, T)> Together<T>(Task<T> a, Task<T> b) => (await a, await b);
-
-    private static async Task<(T, T, T)> Together<T>(Task<T> a, Task<T> b, Task<T> c) => (await a, await b, await c);
-
-    private static void AssertOneErrorLine(string[] err, string expected)
-    {
-        Assert.True(err.Length == 1, "stderr should be one line, was:\n" + string.Join('\n', err));
-        Assert.StartsWith("error: ", err[0]);
-        Assert.Contains(expected, err[0]);
-    }
-
     private static IEnumerable<string> Names(string listJson)
     {
         using var doc = JsonDocument.Parse(listJson);
@@ -61,14 +50,14 @@ public sealed class ModelsCommandsEndToEndTests(Azurite azurite, ITestOutputHelp
         var sha = Hashes.Sha256(await File.ReadAllBytesAsync(Path.Combine(export, "tiny.onnx")));
 
         // Independent commands run at once: each process start costs seconds on a loaded machine.
-        var (badRange, builtIn, import) = await Together(
+        var (badRange, builtIn, import) = await DpiqaProcess.Together(
             Dpiqa("models", "import", export, "--to-cluster", "--source", Source, "--score-range", "5,1"),
             Dpiqa("models", "remove", ProxyModel.Name, "--source", Source),
             Dpiqa("models", "import", export, "--to-cluster", "--source", Source, "--score-range", "0,1", "--json"));
         Assert.Equal(ExitCodes.InvalidRequest, badRange.Code);
-        AssertOneErrorLine(badRange.Err, "--score-range '5,1' is not LOW,HIGH with LOW < HIGH");
+        DpiqaProcess.AssertOneErrorLine(badRange.Err, "--score-range '5,1' is not LOW,HIGH with LOW < HIGH");
         Assert.Equal(ExitCodes.InvalidRequest, builtIn.Code);
-        AssertOneErrorLine(builtIn.Err, $"'{ProxyModel.Name}' is built in and cannot be removed");
+        DpiqaProcess.AssertOneErrorLine(builtIn.Err, $"'{ProxyModel.Name}' is built in and cannot be removed");
         Assert.Equal(ExitCodes.Ok, import.Code);
         using (var imported = JsonDocument.Parse(import.Out))
         {
@@ -76,7 +65,7 @@ public sealed class ModelsCommandsEndToEndTests(Azurite azurite, ITestOutputHelp
             Assert.Equal([0.0, 1.0], imported.RootElement.GetProperty("score_range").EnumerateArray().Select(v => v.GetDouble()));
         }
 
-        var (list, listJson, verify) = await Together(
+        var (list, listJson, verify) = await DpiqaProcess.Together(
             Dpiqa("models", "list", "--source", Source), Dpiqa("models", "list", "--source", Source, "--json"), Dpiqa("models", "verify", "--source", Source, "--json"));
         Assert.Equal(ExitCodes.Ok, list.Code);
         Assert.Contains($"tiny  v1  scores 0..1, higher is better  sha256 {sha[..12]}", list.Out);
@@ -95,9 +84,9 @@ public sealed class ModelsCommandsEndToEndTests(Azurite azurite, ITestOutputHelp
 
         var remove = await Dpiqa("models", "remove", "tiny", "--source", Source);
         Assert.Equal((ExitCodes.Ok, "removed tiny"), (remove.Code, remove.Out.Trim()));
-        var (again, after) = await Together(Dpiqa("models", "remove", "tiny", "--source", Source), Dpiqa("models", "list", "--source", Source, "--json"));
+        var (again, after) = await DpiqaProcess.Together(Dpiqa("models", "remove", "tiny", "--source", Source), Dpiqa("models", "list", "--source", Source, "--json"));
         Assert.Equal(ExitCodes.InvalidRequest, again.Code);
-        AssertOneErrorLine(again.Err, $"unknown model 'tiny' in {Source}");
+        DpiqaProcess.AssertOneErrorLine(again.Err, $"unknown model 'tiny' in {Source}");
         Assert.DoesNotContain("tiny", Names(after.Out));
     }
 

@@ -20,6 +20,8 @@ internal sealed partial class SiloProcess : IDisposable
     public int GatewayPort { get; }
     public int HttpPort { get; }
 
+    private readonly Queue<string> _tail = new();
+
     private SiloProcess(Process process, int siloPort, int gatewayPort, int httpPort)
     {
         Process = process;
@@ -59,12 +61,33 @@ internal sealed partial class SiloProcess : IDisposable
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
         var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        var silo = new SiloProcess(p, siloPort, gatewayPort, httpPort);
+        p.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        p.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        return new SiloProcess(p, siloPort, gatewayPort, httpPort);
+        return silo;
     }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        lock (_tail)
+        {
+            _tail.Enqueue(line);
+            while (_tail.Count > 20) _tail.Dequeue();
+        }
+    }
+
+    /// <summary>The last lines the silo printed (stdout and stderr), for a failure message.</summary>
+    public string Tail()
+    {
+        lock (_tail) return string.Join('\n', _tail);
+    }
+
+    /// <summary>One line for a failure message: ports, whether it runs, and what it printed last.</summary>
+    public string Describe() =>
+        $"silo port {SiloPort} ({(Process.HasExited ? $"exited with {Process.ExitCode}" : "running")}): {Tail()}";
 
     /// <summary>
     /// A client of the silo processes of cluster <paramref name="clusterId"/>, found in the Azure Table membership on

@@ -8,7 +8,7 @@ stable_student: seed 0, BatchNorm recalibrated on the parity images with a varia
 downloaded: the cost of a forward pass does not depend on the values, but a chaotic network could hit slow
 (denormal) paths that the stable one, which dpiqa's bench runs as ONNX, does not.
 
-usage: /usr/bin/python3 bench/torch_baseline.py [--json OUT.json] [--probe K] [--full F] IMAGE...
+usage: /usr/bin/python3 bench/torch_baseline.py [--json OUT.json] [--probe K] [--full F] [--probe-seconds S] IMAGE...
 
 Configurations: batch 1 and 8 x torch threads 1/2 x DataLoader workers 0/1/2, skipping on a 2-core machine
   - 1 thread, 0 workers (one core idle: no user would stop there), and
@@ -17,6 +17,9 @@ A full sweep over 16 images took over 15 minutes on 2 loaded cores (the slowest 
 so the sweep is in two steps:
   1. probe: every configuration on the first max(K, batch) images (K = 2 by default; a batch-8 configuration needs
      8 images to run one real batch of 8), and
+     A probe stops after S seconds (60 by default) even inside its first batch: some configurations with DataLoader
+     workers ran at 0.04 images/s on 2 cores (a batch of 8 in over 3 minutes). Such a probe is printed with
+     probe_stopped=True and its rate counts the images done, or one whole batch if none was (an upper bound).
   2. full: the F best configurations of the probe (F = 2 by default) on every IMAGE; the best of these is "best".
 Each timing runs from creating the DataLoader's iterator (workers start there) to the last forward pass, after one
 warm-up forward pass at each batch size. Prints one line per configuration
@@ -26,6 +29,7 @@ ratio_to_best=X]': configurations probed only have no full figures) and the best
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -74,22 +78,40 @@ def configurations(cores):
                 yield batch, threads, workers
 
 
-def run(model, paths, batch, threads, workers):
+class Stopped(Exception):
+    pass
+
+
+def stop(signum, frame):
+    raise Stopped()
+
+
+def run(model, paths, batch, threads, workers, limit=None):
+    """Images scored and seconds taken; with a limit (seconds), also whether the run was stopped at it."""
     torch.set_num_threads(threads)
     loader = DataLoader(Images(paths), batch_size=batch, num_workers=workers)
-    n = 0
+    n, stopped = 0, False
     with torch.no_grad():
         start = time.perf_counter()
-        for x in loader:
-            model(x)
-            n += len(x)
+        if limit:
+            signal.signal(signal.SIGALRM, stop)
+            signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            for x in loader:
+                model(x)
+                n += len(x)
+        except Stopped:
+            stopped = True
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         seconds = time.perf_counter() - start
-    return n, seconds
+    del loader  # its workers end here
+    return n, seconds, stopped
 
 
 def main():
     args = sys.argv[1:]
-    out, probe, full = None, 2, 2
+    out, probe, full, probe_seconds = None, 2, 2, 60.0
     while args[:1] and args[0].startswith("--"):
         flag, value, args = args[0], args[1], args[2:]
         if flag == "--json":
@@ -98,6 +120,8 @@ def main():
             probe = int(value)
         elif flag == "--full":
             full = int(value)
+        elif flag == "--probe-seconds":
+            probe_seconds = float(value)
         else:
             sys.exit(f"unknown option {flag}")
     paths = args
@@ -109,13 +133,14 @@ def main():
     results = []
     for batch, threads, workers in configurations(os.cpu_count() or 1):
         subset = paths[:max(probe, batch)]
-        n, seconds = run(model, subset, batch, threads, workers)
-        r = {"batch": batch, "threads": threads, "workers": workers,
-             "probe_images": n, "probe_images_per_s": round(n / seconds, 3)}
+        n, seconds, stopped = run(model, subset, batch, threads, workers, probe_seconds)
+        r = {"batch": batch, "threads": threads, "workers": workers, "probe_images": n,
+             "probe_images_per_s": round(max(n, batch if stopped else 0) / seconds, 3), "probe_stopped": stopped}
         results.append(r)
         print("probe " + " ".join(f"{k}={v}" for k, v in r.items()), file=sys.stderr, flush=True)
-    for r in sorted(results, key=lambda r: -r["probe_images_per_s"])[:full]:
-        n, seconds = run(model, paths, r["batch"], r["threads"], r["workers"])
+    # A stopped probe's rate may be an upper bound (one batch at the limit): rank the configurations that finished first.
+    for r in sorted(results, key=lambda r: (r["probe_stopped"], -r["probe_images_per_s"]))[:full]:
+        n, seconds, _ = run(model, paths, r["batch"], r["threads"], r["workers"])
         r.update({"images": n, "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 3)})
     best = max((r for r in results if "images_per_s" in r), key=lambda r: r["images_per_s"])
     for r in results:
@@ -126,7 +151,7 @@ def main():
     if out:
         with open(out, "w") as f:
             json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "cores": os.cpu_count(),
-                       "probe": probe, "full": full, "configurations": results, "best": best}, f, indent=1)
+                       "probe": probe, "probe_seconds": probe_seconds, "full": full, "configurations": results, "best": best}, f, indent=1)
 
 
 if __name__ == "__main__":

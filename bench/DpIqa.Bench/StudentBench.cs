@@ -40,7 +40,11 @@ internal static class StudentBench
         foreach (var c in torch.GetProperty("configurations").EnumerateArray())
         {
             var name = $"batch {c.GetProperty("batch").GetInt32()}, {c.GetProperty("threads").GetInt32()} torch threads, {c.GetProperty("workers").GetInt32()} workers";
-            var probed = $"{c.GetProperty("probe_images_per_s").GetDouble():F3} ({c.GetProperty("probe_images").GetInt32()} img)";
+            var stopped = c.TryGetProperty("probe_stopped", out var s) && s.GetBoolean();
+            int probeImages = c.GetProperty("probe_images").GetInt32();
+            var probed = stopped && probeImages == 0 // no batch done by the limit: the rate of one batch at the limit bounds it
+                ? $"<{c.GetProperty("probe_images_per_s").GetDouble():F3} (stopped)"
+                : $"{c.GetProperty("probe_images_per_s").GetDouble():F3} ({probeImages} img{(stopped ? ", stopped" : "")})";
             var all = c.TryGetProperty("images_per_s", out var rate)
                 ? $"{rate.GetDouble(),8:F3}   {c.GetProperty("ratio_to_best").GetDouble():F2}"
                 : "   (probed only)";

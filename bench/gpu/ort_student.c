@@ -7,7 +7,9 @@
  * is that library's CUDA provider with default options (ModelSession.AppendCudaQuietly), full graph optimisation
  * and float32 NCHW tensors in host memory, and so is this program's.
  *
- * usage: ort_student MODEL.onnx INPUTS.f32 cpu|cuda BATCHES SECONDS [THREADS]
+ * usage: ort_student MODEL.onnx INPUTS.f32 cpu|cuda[:KEY=VALUE...] BATCHES SECONDS [THREADS]
+ *   cuda:KEY=VALUE  CUDA provider options on top of the defaults, e.g. cuda:use_tf32=0 (ONNX Runtime's keys, as in
+ *               UpdateCUDAProviderOptions; several are separated by ':'). Plain `cuda` is the silo's configuration.
  *   INPUTS.f32  raw float32 tensors, one after another, each of the shape of the model's first input without its
  *               batch dimension (for the student: 3x512x512); bench/gpu/student_ort_inputs.py writes it.
  *   BATCHES     comma-separated batch sizes to time, e.g. 1,8,32 (each at most the number of inputs).
@@ -126,8 +128,8 @@ static void run(const Model *m, float *data, int batch, float *scores)
 
 int main(int argc, char **argv)
 {
-    if (argc < 6 || (strcmp(argv[3], "cpu") != 0 && strcmp(argv[3], "cuda") != 0)) {
-        fprintf(stderr, "usage: ort_student MODEL.onnx INPUTS.f32 cpu|cuda BATCHES SECONDS [THREADS]\n");
+    if (argc < 6 || (strcmp(argv[3], "cpu") != 0 && strncmp(argv[3], "cuda", 4) != 0)) {
+        fprintf(stderr, "usage: ort_student MODEL.onnx INPUTS.f32 cpu|cuda[:KEY=VALUE...] BATCHES SECONDS [THREADS]\n");
         return 2;
     }
     const char *model_path = argv[1], *inputs_path = argv[2], *provider = argv[3];
@@ -144,12 +146,24 @@ int main(int argc, char **argv)
     check(ort->SetSessionGraphOptimizationLevel(options, ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel");
     if (threads > 0)
         check(ort->SetIntraOpNumThreads(options, threads), "SetIntraOpNumThreads");
-    if (strcmp(provider, "cuda") == 0) {
-        /* Default options, device 0: what the silo's AppendExecutionProvider_CUDA(deviceId) asks for. */
+    if (strncmp(provider, "cuda", 4) == 0) {
+        /* Default options, device 0: what the silo's AppendExecutionProvider_CUDA(deviceId) asks for; then the
+         * KEY=VALUE pairs after "cuda:", if any. */
         OrtCUDAProviderOptionsV2 *cuda;
         check(ort->CreateCUDAProviderOptions(&cuda), "CreateCUDAProviderOptions");
-        const char *keys[] = {"device_id"}, *values[] = {"0"};
-        check(ort->UpdateCUDAProviderOptions(cuda, keys, values, 1), "UpdateCUDAProviderOptions");
+        const char *keys[16] = {"device_id"}, *values[16] = {"0"};
+        size_t n = 1;
+        char *spec = strdup(provider);
+        for (char *kv = strtok(spec + 4, ":"); kv != NULL && n < 16; kv = strtok(NULL, ":")) {
+            char *eq = strchr(kv, '=');
+            if (eq == NULL)
+                fail("provider", "CUDA options are written cuda:KEY=VALUE[:KEY=VALUE...]");
+            *eq = 0;
+            keys[n] = kv;
+            values[n++] = eq + 1;
+        }
+        check(ort->UpdateCUDAProviderOptions(cuda, keys, values, n), "UpdateCUDAProviderOptions");
+        free(spec);
         check(ort->SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda), "AppendExecutionProvider_CUDA");
         ort->ReleaseCUDAProviderOptions(cuda);
     }

@@ -3,7 +3,7 @@
 do its scores match the CPU's, and how many images/s at batch 1, 8 and 32.
 
 usage: python3 bench/gpu/student_ort_cuda.py OUT.json --ort-lib DIR --program PATH [--seconds S] [--count N]
-                                            [--batches 1,8,32] [--reuse DIR]
+                                            [--batches 1,8,32] [--providers cpu,cuda] [--reuse DIR]
        python3 bench/gpu/student_ort_cuda.py --export-only DIR [--count N]
 
   --ort-lib DIR   the NuGet package's runtimes/linux-x64/native folder (libonnxruntime.so,
@@ -11,6 +11,8 @@ usage: python3 bench/gpu/student_ort_cuda.py OUT.json --ort-lib DIR --program PA
   --program PATH  bench/gpu/ort_student.c built against that library (see its header); run once with the CPU
                   provider and once with the CUDA provider.
   --export-only   only export the graph and write the inputs (DIR/student.onnx, DIR/inputs.f32).
+  --providers L   what to run, in order (default cpu,cuda): cpu, cuda (the silo's CUDA configuration: ONNX
+                  Runtime's defaults) or cuda:KEY=VALUE[:KEY=VALUE] (other CUDA provider options, e.g. cuda:use_tf32=0).
   --reuse DIR     use DIR/student.onnx and DIR/inputs.f32 from an earlier --export-only instead of exporting.
 
 There is no .NET on the lent GPU machines and their Python has only a CPU onnxruntime, so the shipped library is
@@ -148,22 +150,33 @@ def main():
                                       + [p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p])
     result["ld_library_path"] = env["LD_LIBRARY_PATH"]
     batches = ",".join(b for b in option("--batches", "1,8,32").split(",") if int(b) <= count)
-    cpu = run_program(program, onnx_path, inputs_path, "cpu", batches, seconds, env)
-    cuda = run_program(program, onnx_path, inputs_path, "cuda", batches, seconds, env)
-    result["shipped_ort_cpu"], result["shipped_ort_cuda"] = cpu, cuda
+    runs = {}
+    for spec in option("--providers", "cpu,cuda").split(","):
+        name = "shipped_ort_" + spec.replace(":", "_")
+        while name in runs:  # the same configuration twice: a second timing of it
+            name += "_again"
+        runs[name] = run_program(program, onnx_path, inputs_path, spec, batches, seconds, env)
+        result[name] = runs[name]
+    cpu = runs.get("shipped_ort_cpu", {})
+    cuda = runs.get("shipped_ort_cuda", {})
     if "scores" in cpu:
         result["score_spread_cpu"] = [min(cpu["scores"]), max(cpu["scores"])]
         if python_cpu is not None:
             result["max_abs_diff_shipped_cpu_vs_python_cpu"] = max_diff(cpu["scores"], python_cpu)
         if "scores" in cuda:
             result["max_abs_diff_cuda_vs_cpu"] = max_diff(cuda["scores"], cpu["scores"])
+    for name, run in runs.items():
+        if "scores" in run:
+            if "scores" in cpu:
+                run["max_abs_diff_vs_shipped_cpu"] = max_diff(run["scores"], cpu["scores"])
+            if python_cpu is not None:
+                run["max_abs_diff_vs_python_cpu"] = max_diff(run["scores"], python_cpu)
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
     summary = {k: result.get(k) for k in ("gpu", "max_abs_diff_cuda_vs_cpu", "max_abs_diff_shipped_cpu_vs_python_cpu",
                                           "score_spread_cpu")}
-    summary["cpu_images_per_s"] = cpu.get("images_per_s")
-    summary["cuda_images_per_s"] = cuda.get("images_per_s")
-    summary["cuda_error"] = cuda.get("error")
+    for name, run in runs.items():
+        summary[name] = {k: run.get(k) for k in ("images_per_s", "max_abs_diff_vs_python_cpu", "error")}
     print("SUMMARY", json.dumps(summary), flush=True)
 
 

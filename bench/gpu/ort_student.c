@@ -20,9 +20,10 @@
  * scores back, as in the silo.
  * On failure (the CUDA provider or a library it needs does not load, say) it prints {"error": "..."} and exits 1.
  *
- * build: gcc -O2 -std=c11 -Wall -Wextra -Werror -o ort_student ort_student.c -I$ORT/include -L$ORT/lib \
- *          -lonnxruntime -Wl,-rpath,'$ORIGIN'
- * (ORT: the NuGet package's buildTransitive/native/include and runtimes/linux-x64/native folders.) The library's
+ * build (PKG: ~/.nuget/packages/microsoft.ml.onnxruntime.gpu.linux/1.31.0):
+ *   gcc -O2 -std=c11 -Wall -Wextra -Werror -o ort_student ort_student.c -I$PKG/buildTransitive/native/include \
+ *       -L$PKG/runtimes/linux-x64/native -lonnxruntime -Wl,-rpath,'$ORIGIN'
+ * and copy it next to the three .so files of runtimes/linux-x64/native. The library's
  * soname is libonnxruntime.so.1 and the package ships only libonnxruntime.so: add the link
  * `ln -s libonnxruntime.so libonnxruntime.so.1` in the folder the program runs from, or on LD_LIBRARY_PATH.
  */

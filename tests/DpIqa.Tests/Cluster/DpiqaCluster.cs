@@ -20,8 +20,9 @@ public sealed class DpiqaCluster : IAsyncLifetime
     }
 
     /// <summary>A cluster whose silo also has <paramref name="settings"/> (e.g. <c>Models:Path</c>): for a fixture of
-    /// a test class that needs them (<see cref="Reports.TinyModelsCluster"/>).</summary>
-    public DpiqaCluster(IReadOnlyDictionary<string, string> settings) => _settings = settings;
+    /// a test class that needs them (<see cref="Reports.TinyModelsCluster"/>). Internal: xunit builds a class fixture
+    /// through its one public constructor.</summary>
+    internal DpiqaCluster(IReadOnlyDictionary<string, string> settings) => _settings = settings;
 
     public Azurite Azurite { get; } = new();
     public string ClusterId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];

@@ -49,19 +49,25 @@ internal static class BusyPorts
     /// Linux that fails while another process listens on the port on any IPv4 address, loopback included), the HTTP
     /// port on all IPv4 and IPv6 addresses, as Kestrel's ListenAnyIP binds it.
     /// </summary>
-    private static bool Free(string key, int port)
+    private static bool Free(string key, int port) =>
+        key == "Http:Port" && Socket.OSSupportsIPv6 && Bindable(IPAddress.IPv6Any, port) is { } onBoth
+            ? onBoth
+            : Bindable(IPAddress.Any, port) ?? true; // another failure (a privileged port) is the real bind's to report
+
+    /// <summary>True when a listener can bind <paramref name="address"/>:port (IPv6Any in dual mode), false when the
+    /// port is in use, null when binding fails otherwise (IPv6 disabled by the host: Kestrel then listens on IPv4).</summary>
+    private static bool? Bindable(IPAddress address, int port)
     {
-        bool dualStack = key == "Http:Port" && Socket.OSSupportsIPv6;
         try
         {
-            using var listener = new TcpListener(dualStack ? IPAddress.IPv6Any : IPAddress.Any, port);
-            if (dualStack) listener.Server.DualMode = true;
+            using var listener = new TcpListener(address, port);
+            if (address.Equals(IPAddress.IPv6Any)) listener.Server.DualMode = true;
             listener.Start();
             return true;
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch (SocketException e)
         {
-            return false;
+            return e.SocketErrorCode == SocketError.AddressAlreadyInUse ? false : null;
         }
     }
 

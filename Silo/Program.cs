@@ -1,6 +1,6 @@
 using DpIqa.Hosting;
+using DpIqa.Silo;
 using DpIqa.Silo.Http;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,19 +20,26 @@ var settings = new ConfigurationBuilder()
     .AddEnvironmentVariables()
     .AddCommandLine(args)
     .Build();
-builder.UseSiloHttp(settings);
-builder.UseOrleans((context, silo) =>
-{
-    silo.UseDpIqaCluster(context.Configuration);
-    silo.AddDpIqa(context.Configuration);
-    if (SiloHttp.DashboardEnabled(context.Configuration)) silo.AddDashboard();
-});
 try
 {
+    // Inside the try: reading Http:Port and Cluster:* can already meet a bad setting (Http__Port=abc).
+    builder.UseSiloHttp(settings);
+    builder.UseOrleans((context, silo) =>
+    {
+        silo.UseDpIqaCluster(context.Configuration);
+        silo.AddDpIqa(context.Configuration);
+        if (SiloHttp.DashboardEnabled(context.Configuration)) silo.AddDashboard();
+    });
     using var host = builder.Build();
     // The settings are checked before the silo starts anything (joins the cluster, opens its ports): a bad one stops it
     // with the one line below, not with the host's "Hosting failed to start" log and stack trace.
     host.Services.GetService<IStartupValidator>()?.Validate();
+    // Likewise a port another process holds (a second silo on one machine shares the defaults).
+    if (BusyPorts.Check(settings) is { } busy)
+    {
+        Console.Error.WriteLine($"dpiqa silo: {busy}");
+        return 1;
+    }
     await host.RunAsync();
 }
 catch (Exception e) when (SettingsValidation.Describe(e) is { } line)
@@ -41,10 +48,10 @@ catch (Exception e) when (SettingsValidation.Describe(e) is { } line)
     Console.Error.WriteLine($"dpiqa silo: {line}");
     return 2;
 }
-catch (IOException e) when (e.InnerException is AddressInUseException)
+catch (Exception e) when (BusyPorts.Describe(e, settings) is { } line)
 {
-    // Several silos on one machine share the default port: say which setting to change, without a stack trace.
-    Console.Error.WriteLine($"dpiqa silo: {e.Message} Set Http__Port to a free port, or Http__Port=0 to turn the HTTP endpoint off.");
+    // A port taken after the check above: the same line, exit 1 (the environment, not the request, is wrong).
+    Console.Error.WriteLine($"dpiqa silo: {line}");
     return 1;
 }
 return 0;

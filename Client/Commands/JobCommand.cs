@@ -98,8 +98,8 @@ internal static class JobCommand
     }
 
     /// <summary>
-    /// Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, <c>listing:container/file</c>,
-    /// or <c>file:PATH</c> on the silos' disks. Blob names are checked here, before any request, so a bad name is
+    /// Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, <c>listing:container/file</c>
+    /// (a blob listing file) or <c>listing:/PATH</c>, <c>listing:./PATH</c> (a local one), or <c>file:PATH</c> on the silos' disks. Blob names are checked here, before any request, so a bad name is
     /// one line saying the rule rather than the service's 400. <paramref name="option"/> names the flag for messages.
     /// </summary>
     internal static string Location(string option, string value)
@@ -107,7 +107,11 @@ internal static class JobCommand
         if (string.IsNullOrWhiteSpace(value))
             throw new ArgumentException($"{option} is empty: name a container[/prefix] in blob storage, listing:container/file.txt or file:PATH");
         if (value.StartsWith(Locations.ListingScheme, StringComparison.Ordinal))
-            return Locations.ListingScheme + Location(option, value[Locations.ListingScheme.Length..]);
+        {
+            var file = value[Locations.ListingScheme.Length..];
+            // listing:/data/list.txt, listing:./list.txt: a local listing file; listing:container/file: one in blob storage.
+            return Locations.ListingScheme + (Locations.IsLocalListingFile(file) ? Locations.LocalListingPath(file) : Location(option, file));
+        }
         if (value.StartsWith("file:", StringComparison.Ordinal)) return Path.GetFullPath(value["file:".Length..]);
         var blob = value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value : Locations.Blob(value);
         Locations.CheckBlobNames(blob, $"{option} {value}");
@@ -116,7 +120,7 @@ internal static class JobCommand
 
     private static Command Submit()
     {
-        var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt (one image per line), or file:PATH on the silos; repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
+        var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt or listing:/PATH, listing:./PATH (a listing file: one image per line), or file:PATH on the silos; repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
         var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
         var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists", Required = true };
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };

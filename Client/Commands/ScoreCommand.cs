@@ -11,7 +11,7 @@ internal static class ScoreCommand
 {
     public static Command Create(Option<bool> verbose)
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively) and image files", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively), image files, or listing:PATH (a listing file: one image path per line)", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {ProxyModel.Name})" };
         var output = new Option<string>("--out", "-o") { Description = "Folder for results, summary.json, shard files", DefaultValueFactory = _ => "dpiqa-out" };
         var format = new Option<string>("--format", "-f") { Description = "Per-image results format: csv, parquet or jsonl", DefaultValueFactory = _ => "csv" };
@@ -55,7 +55,7 @@ internal static class ScoreCommand
         var catalog = silo.Services<ModelCatalog>();
         var spec = new JobSpec
         {
-            Sources = inputs.Select(Path.GetFullPath).ToList(),
+            Sources = inputs.Select(LocalSource).ToList(),
             Model = model ?? catalog.DefaultModel,
             Output = output,
             Format = format,
@@ -116,4 +116,13 @@ internal static class ScoreCommand
         }
         return ExitCodes.Of(status.State);
     }
+
+    /// <summary>
+    /// An input of <c>dpiqa score</c> as a full path: a folder or image, or <c>listing:PATH</c>, a local listing file
+    /// (one absolute path per line). Everything here is on this machine, so any path after <c>listing:</c> is local.
+    /// </summary>
+    internal static string LocalSource(string input) =>
+        input.StartsWith(DpIqa.Storage.Locations.ListingScheme, StringComparison.Ordinal)
+            ? DpIqa.Storage.Locations.ListingScheme + DpIqa.Storage.Locations.LocalListingPath(input[DpIqa.Storage.Locations.ListingScheme.Length..])
+            : Path.GetFullPath(input);
 }

@@ -79,10 +79,48 @@ public static class SettingsValidation
                 return $"invalid setting: {key} {refused.Message}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
             if (e is OptionsValidationException validation)
                 return $"invalid setting: {string.Join("; ", validation.Failures)}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
-            if (e is InvalidOperationException && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-                return $"invalid setting: {e.Message.TrimEnd('.')}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
+            if (e is InvalidOperationException && NotConverted(e.Message) is { } notConverted)
+                return $"invalid setting: {notConverted}; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)";
         }
         return null;
+    }
+
+    /// <summary>
+    /// "KEY must be a whole number (got 'eight')" for the configuration binder's "Failed to convert configuration value
+    /// 'eight' at 'KEY' to type 'System.Int32'.", or null for any other message. Our words, not the binder's: the key,
+    /// what the value must be, and the value as written.
+    /// </summary>
+    internal static string? NotConverted(string bindingMessage)
+    {
+        const string prefix = "Failed to convert configuration value '", at = "' at '", to = "' to type '";
+        if (!bindingMessage.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        // The value comes first and may hold any character: find the key and the type from the end.
+        int typeStart = bindingMessage.LastIndexOf(to, StringComparison.Ordinal);
+        if (typeStart < prefix.Length) return null;
+        int keyStart = bindingMessage.LastIndexOf(at, typeStart, StringComparison.Ordinal);
+        if (keyStart < prefix.Length) return null;
+        var value = bindingMessage[prefix.Length..keyStart];
+        var key = bindingMessage[(keyStart + at.Length)..typeStart];
+        var type = bindingMessage[(typeStart + to.Length)..].TrimEnd('.').TrimEnd('\'');
+        return $"{key} must be {Expected(type, value)} (got '{value}')";
+    }
+
+    /// <summary>What a value of <paramref name="type"/> (a full type name) looks like, in words.</summary>
+    private static string Expected(string type, string value)
+    {
+        // A number too large for its type (Jobs:LeaseSeconds=99999999999) is a whole number too: say the range then.
+        var unsigned = value.Trim().TrimStart('-', '+');
+        bool digits = unsigned.Length > 0 && unsigned.All(char.IsAsciiDigit);
+        return type switch
+        {
+            "System.Int32" => digits ? $"a whole number from {int.MinValue} to {int.MaxValue}" : "a whole number",
+            "System.Int64" => digits ? $"a whole number from {long.MinValue} to {long.MaxValue}" : "a whole number",
+            "System.Int16" or "System.Byte" or "System.UInt16" or "System.UInt32" or "System.UInt64" or "System.SByte" => "a whole number",
+            "System.Double" or "System.Single" or "System.Decimal" => "a number (such as 0.5)",
+            "System.Boolean" => "true or false",
+            "System.TimeSpan" => "a duration such as 00:00:30 (hh:mm:ss)",
+            _ => $"a value of type {type}",
+        };
     }
 
     /// <summary>The key in the configuration binder's "Failed to convert configuration value at 'Section:Key' to type ..." message.</summary>

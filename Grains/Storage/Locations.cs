@@ -16,6 +16,23 @@ internal static partial class Locations
 
     public static bool IsListing(string location) => location.StartsWith(ListingScheme, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Whether what a user wrote after <c>listing:</c> names a local listing file: <c>file:PATH</c>, an absolute path
+    /// (<c>/data/list.txt</c>) or one relative to the working directory written as such (<c>./list.txt</c>,
+    /// <c>../list.txt</c>). Anything else is <c>container/file</c> in blob storage: a container name never starts
+    /// with '/' or '.', so the two cannot be confused.
+    /// </summary>
+    public static bool IsLocalListingFile(string file) =>
+        file.StartsWith(FileScheme, StringComparison.Ordinal) || Path.IsPathRooted(file)
+        || file.StartsWith("./", StringComparison.Ordinal) || file.StartsWith("../", StringComparison.Ordinal);
+
+    /// <summary>The full path of a local listing file as <see cref="IsLocalListingFile"/> accepts it, <c>file:</c> removed.</summary>
+    public static string LocalListingPath(string file) =>
+        Path.GetFullPath(file.StartsWith(FileScheme, StringComparison.Ordinal) ? file[FileScheme.Length..] : file);
+
+    /// <summary>What marks a path on the silos' own disks on the command line (<c>file:/data/photos</c>).</summary>
+    public const string FileScheme = "file:";
+
     public static bool IsBlob(string location) => location.StartsWith(BlobScheme, StringComparison.Ordinal);
 
     public static string Blob(string containerAndPrefix) => BlobScheme + containerAndPrefix.Trim('/');

@@ -14,58 +14,28 @@ namespace DpIqa.Tests.Cli;
 /// Azurite): exit codes and stderr as a shell sees them. Unknown job ids exit 2 for every job command, a real
 /// job is found, and storage that refuses the account key exits 1 with one line.
 /// </summary>
-public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IAsyncLifetime
+public sealed class JobCommandProcessTests(DpiqaCluster cluster, ITestOutputHelper output) : IClassFixture<DpiqaCluster>
 {
-    private readonly TempFolder _dir = new();
-    private readonly string _clusterId = "cli-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly string _serviceId = "cli-svc-" + Guid.NewGuid().ToString("N")[..8];
-    private TestCluster? _cluster;
-
-    public async Task InitializeAsync()
-    {
-        if (azurite.SkipReason is not null) return;
-        var builder = new TestClusterBuilder(1);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ClusterId = _clusterId;
-        builder.Options.ServiceId = _serviceId;
-        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
-        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
-        builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
-        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    /// <summary>Runs dpiqa in a fresh folder (no dpiqa.json) with this cluster's connection in its environment.</summary>
-    private async Task<(int Code, string Out, string[] Err)> Dpiqa(string[] args, string? connectionString = null)
-    {
-        var (code, stdout, err) = await DpiqaProcess.Run(_dir.Path, args, new Dictionary<string, string>
-        {
-            ["Storage__ConnectionString"] = connectionString ?? azurite.ConnectionString,
-            ["Cluster__ClusterId"] = _clusterId,
-            ["Cluster__ServiceId"] = _serviceId,
-        });
-        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}; stderr: {string.Join(" | ", err)}");
-        return (code, stdout, err);
-    }
+    /// <summary>Runs dpiqa in the cluster's work folder (no dpiqa.json) with its connection, or another connection string.</summary>
+    private Task<(int Code, string Out, string[] Err)> Dpiqa(string[] args, string? connectionString = null) =>
+        cluster.Run(output, args, connectionString is null ? null : new Dictionary<string, string> { ["Storage__ConnectionString"] = connectionString });
 
     [SkippableFact]
     public async Task Every_job_command_says_there_is_no_such_job_and_exits_2_while_a_real_job_is_found()
     {
-        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        Skip.If(cluster.Azurite.SkipReason is not null, cluster.Azurite.SkipReason);
         var unknown = "no-such-job-" + Guid.NewGuid().ToString("N")[..6];
         string[][] commands =
         [
             ["job", "status", unknown], ["job", "watch", unknown], ["job", "summary", unknown],
-            ["job", "cancel", unknown], ["job", "results", unknown, "--out", Path.Combine(_dir.Path, "r.csv")],
+            ["job", "cancel", unknown], ["job", "results", unknown, "--out", Path.Combine(cluster.WorkFolder, "r.csv")],
         ];
         foreach (var (code, _, err) in await Task.WhenAll(commands.Select(c => Dpiqa(c))))
         {
             Assert.Equal(ExitCodes.InvalidRequest, code);
             Assert.Equal([$"error: there is no job '{unknown}' in this cluster: check the id with 'dpiqa job list'"], err);
         }
-        Assert.False(File.Exists(Path.Combine(_dir.Path, "r.csv")));
+        Assert.False(File.Exists(Path.Combine(cluster.WorkFolder, "r.csv")));
 
         var verbose = await Dpiqa(["job", "status", unknown, "-v"]);
         Assert.Equal(ExitCodes.InvalidRequest, verbose.Code);
@@ -89,22 +59,12 @@ public sealed class JobCommandProcessTests(Azurite azurite, ITestOutputHelper ou
     [SkippableFact]
     public async Task Storage_that_refuses_the_account_key_exits_1_with_one_line()
     {
-        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        Skip.If(cluster.Azurite.SkipReason is not null, cluster.Azurite.SkipReason);
         // Azurite checks shared-key signatures: the same account with another key is refused (403).
-        var wrongKey = azurite.ConnectionString.Replace("AccountKey=", "AccountKey=AAAA", StringComparison.Ordinal);
+        var wrongKey = cluster.Azurite.ConnectionString.Replace("AccountKey=", "AccountKey=AAAA", StringComparison.Ordinal);
         var (code, _, err) = await Dpiqa(["upload", RepoPaths.Photos, "--to", "cli-refused/photos"], wrongKey);
         Assert.Equal(ExitCodes.Failed, code);
         Assert.Single(err);
         Assert.StartsWith("error: storage refused access (403", err[0]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_cluster is not null)
-        {
-            await _cluster.StopAllSilosAsync();
-            await _cluster.DisposeAsync();
-        }
-        _dir.Dispose();
     }
 }

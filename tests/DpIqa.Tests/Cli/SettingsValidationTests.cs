@@ -19,7 +19,10 @@ public sealed class SettingsValidationTests : IDisposable
         { "Scoring__ConcurrentShards", "0", "Scoring:ConcurrentShards must be >= 1 (got 0)" },
         { "Imaging__MaxBytes", "0", "Imaging:MaxBytes must be >= 1 (got 0)" },
         { "Jobs__LeaseSeconds", "0", "Jobs:LeaseSeconds must be >= 1 (got 0)" },
-        { "Inference__MaxBatch", "eight", "Inference:MaxBatch" },
+        { "Inference__MaxBatch", "eight", "Inference:MaxBatch must be a whole number (got 'eight')" },
+        { "Jobs__LeaseSeconds", "soon", "Jobs:LeaseSeconds must be a whole number (got 'soon')" },
+        { "Imaging__MaxBytes", "1e3", "Imaging:MaxBytes must be a whole number (got '1e3')" },
+        { "Scoring__Enabled", "maybe", "Scoring:Enabled must be true or false (got 'maybe')" },
     };
 
     [Theory]
@@ -44,21 +47,26 @@ public sealed class SettingsValidationTests : IDisposable
         Assert.Contains("Inference:MaxBatch must be >= 0 (got -3", Assert.Single(err));
     }
 
-    [SkippableFact]
-    public async Task A_silo_with_a_bad_setting_exits_2_with_one_line_naming_the_key()
+    [SkippableTheory]
+    [InlineData("Inference__Device", "gpu", "Inference:Device must be one of cpu, cuda (got 'gpu')")]
+    [InlineData("Http__Port", "eighty", "Http:Port must be a whole number (got 'eighty')")]
+    [InlineData("Cluster__SiloPort", "99999999999", "Cluster:SiloPort must be a whole number from -2147483648 to 2147483647 (got '99999999999')")]
+    [InlineData("Dashboard__Enabled", "yes", "Dashboard:Enabled must be true or false (got 'yes')")]
+    public async Task A_silo_with_a_bad_setting_exits_2_with_one_line_naming_the_key(string key, string value, string expected)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(SiloProcess.SiloDll());
-        psi.Environment["Inference__Device"] = "gpu";
         psi.Environment["Cluster__SiloPort"] = $"{SiloProcess.FreePort()}";
         psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
         psi.Environment["Http__Port"] = "0";
+        psi.Environment[key] = value;
         using var p = System.Diagnostics.Process.Start(psi)!;
         var (code, stdout, err) = await DpiqaProcess.Finish(p);
         Assert.Equal(2, code);
         var line = Assert.Single(err);
         Assert.StartsWith("dpiqa silo: invalid setting: ", line);
-        Assert.Contains("Inference:Device must be one of cpu, cuda (got 'gpu')", line);
+        Assert.Contains(expected, line);
+        Assert.EndsWith("; fix it in dpiqa.json/appsettings.json or the environment (Section__Key)", line);
         // No stack trace on either stream (the host's "Hosting failed to start" log went to stdout), and the silo
         // stopped before it started: a silo with a bad setting never joins the cluster.
         Assert.DoesNotContain("   at ", stdout);

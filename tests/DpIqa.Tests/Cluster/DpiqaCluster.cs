@@ -12,7 +12,17 @@ namespace DpIqa.Tests.Cluster;
 public sealed class DpiqaCluster : IAsyncLifetime
 {
     private readonly TempFolder _dir = new();
+    private readonly IReadOnlyDictionary<string, string> _settings;
     private TestCluster? _cluster;
+
+    public DpiqaCluster() : this(new Dictionary<string, string>())
+    {
+    }
+
+    /// <summary>A cluster whose silo also has <paramref name="settings"/> (e.g. <c>Models:Path</c>): for a fixture of
+    /// a test class that needs them (<see cref="Reports.TinyModelsCluster"/>). Internal: xunit builds a class fixture
+    /// through its one public constructor.</summary>
+    internal DpiqaCluster(IReadOnlyDictionary<string, string> settings) => _settings = settings;
 
     public Azurite Azurite { get; } = new();
     public string ClusterId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];
@@ -36,6 +46,7 @@ public sealed class DpiqaCluster : IAsyncLifetime
         builder.Properties["Storage:ConnectionString"] = Azurite.ConnectionString;
         builder.Properties["Storage:LocalRoots:0"] = LocalRoot;
         builder.Properties["Scoring:PollIntervalMs"] = "100";
+        foreach (var (key, value) in _settings) builder.Properties[key] = value;
         builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
         builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
         _cluster = builder.Build();
@@ -43,14 +54,22 @@ public sealed class DpiqaCluster : IAsyncLifetime
     }
 
     /// <summary>Runs dpiqa with this cluster's connection in its environment, as a user of the cluster's account would.</summary>
-    public async Task<(int Code, string Out, string[] Err)> Dpiqa(ITestOutputHelper output, params string[] args)
+    public Task<(int Code, string Out, string[] Err)> Dpiqa(ITestOutputHelper output, params string[] args) => Run(output, args);
+
+    /// <summary>
+    /// Runs dpiqa with this cluster's connection in its environment, <paramref name="environment"/> added or replacing
+    /// (e.g. another Storage__ConnectionString). The limit guards against a hang and is no timing check.
+    /// </summary>
+    public async Task<(int Code, string Out, string[] Err)> Run(ITestOutputHelper output, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var (code, stdout, err) = await DpiqaProcess.Run(WorkFolder, args, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Storage__ConnectionString"] = Azurite.ConnectionString,
             ["Cluster__ClusterId"] = ClusterId,
             ["Cluster__ServiceId"] = ServiceId,
-        });
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) settings[key] = value;
+        var (code, stdout, err) = await DpiqaProcess.Run(WorkFolder, args, settings, limit: TimeSpan.FromMinutes(10));
         output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}\n{stdout}{string.Join('\n', err)}");
         return (code, stdout, err);
     }

@@ -19,33 +19,16 @@ public sealed class JobGrainTests : IAsyncLifetime
     private TestCluster _cluster = null!;
     private readonly TempFolder _dir = new();
 
-    private sealed class Silo : ISiloConfigurator
+    public async Task InitializeAsync() => _cluster = await OneSiloCluster.Start<MemoryJobStorage>(new Dictionary<string, string>
     {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Scoring:Enabled"] = "false", // the test is the worker
-                ["Jobs:LeaseSeconds"] = "1",
-                ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
-            }).Build();
-            silo.AddMemoryGrainStorage(JobGrain.StorageName);
-            silo.AddDpIqa(config);
-        }
-    }
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<Silo>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+        // Scoring is off: the test is the worker.
+        ["Jobs:LeaseSeconds"] = "1",
+        ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
+    });
 
     public async Task DisposeAsync()
     {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
+        await OneSiloCluster.Stop(_cluster);
         _dir.Dispose();
     }
 

@@ -14,32 +14,9 @@ public sealed class JobIndexTests : IAsyncLifetime
 {
     private TestCluster _cluster = null!;
 
-    private sealed class Silo : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Scoring:Enabled"] = "false",
-            }).Build();
-            silo.AddMemoryGrainStorage(JobGrain.StorageName);
-            silo.AddDpIqa(config);
-        }
-    }
+    public async Task InitializeAsync() => _cluster = await OneSiloCluster.Start<MemoryJobStorage>();
 
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<Silo>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    public Task DisposeAsync() => OneSiloCluster.Stop(_cluster);
 
     [Fact]
     public async Task The_index_keeps_the_job_catalogs_grain_id_and_lists_active_jobs_first()

@@ -18,36 +18,26 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
     private TestCluster _cluster = null!;
     private readonly TempFolder _dir = new();
 
-    private sealed class Silo : ISiloConfigurator
+    /// <summary>Job state in <see cref="StallingStorage"/>.</summary>
+    private sealed class StallingJobStorage : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Scoring:Enabled"] = "false", // the test is the worker
-                ["Jobs:LeaseSeconds"] = "2",
-                ["Jobs:SaveIntervalMs"] = "100",
-                ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
-            }).Build();
+        public void Configure(ISiloBuilder silo) =>
             silo.Services.AddGrainStorage(JobGrain.StorageName, (services, _) => ActivatorUtilities.CreateInstance<StallingStorage>(services));
-            silo.AddDpIqa(config);
-        }
     }
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _cluster = await OneSiloCluster.Start<StallingJobStorage>(new Dictionary<string, string>
     {
-        var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<Silo>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+        // Scoring is off: the test is the worker.
+        ["Jobs:LeaseSeconds"] = "2",
+        ["Jobs:SaveIntervalMs"] = "100",
+        ["Storage:LocalRoots:0"] = Path.GetTempPath(), // a cluster silo: local paths only under its roots
+    });
 
     public async Task DisposeAsync()
     {
         StallingStorage.Resume();
         StallingStorage.Fail(false);
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
+        await OneSiloCluster.Stop(_cluster);
         _dir.Dispose();
     }
 

@@ -17,44 +17,11 @@ namespace DpIqa.Tests.Reports;
 /// two tiny models the test builds: <c>job submit --labels --cascade</c>, then <c>job report --compare</c> over the two
 /// jobs, with thumbnails read from the blob container the job scored.
 /// </summary>
-public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IAsyncLifetime
+public sealed class JobReportClusterTests(TinyModelsCluster fixture, ITestOutputHelper output) : IClassFixture<TinyModelsCluster>
 {
-    private readonly TempFolder _dir = new();
-    private readonly string _clusterId = "report-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly string _serviceId = "report-svc-" + Guid.NewGuid().ToString("N")[..8];
-    private TestCluster? _cluster;
+    private readonly DpiqaCluster _cluster = fixture.Cluster;
 
-    public async Task InitializeAsync()
-    {
-        if (azurite.SkipReason is not null) return;
-        var models = Path.Combine(_dir.Path, "models");
-        TinyModels.Add(models, "student", 0f, 1f, [0, 1]);
-        TinyModels.Add(models, "teacher", 1f, -1f, [0, 1]);
-        var builder = new TestClusterBuilder(1);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ClusterId = _clusterId;
-        builder.Options.ServiceId = _serviceId;
-        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket; // the dpiqa process connects over TCP
-        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
-        builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.Properties["Models:Path"] = models;
-        builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
-        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    private async Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args)
-    {
-        var (code, stdout, err) = await global::DpIqa.Tests.Cli.DpiqaProcess.Run(_dir.Path, args, new Dictionary<string, string>
-        {
-            ["Storage__ConnectionString"] = azurite.ConnectionString,
-            ["Cluster__ClusterId"] = _clusterId,
-            ["Cluster__ServiceId"] = _serviceId,
-        }, limit: TimeSpan.FromMinutes(10)); // a guard against a hang, not a timing check
-        output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}; stderr: {string.Join(" | ", err)}");
-        return (code, stdout, err);
-    }
+    private Task<(int Code, string Out, string[] Err)> Dpiqa(params string[] args) => _cluster.Dpiqa(output, args);
 
     /// <summary>Made-up MOS for the shipped photos (none is published for them), SPAQ's column names, as a blob beside them.</summary>
     private async Task<string> Labels(string container)
@@ -62,7 +29,7 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         var csv = new StringBuilder("Image name,MOS\n");
         var photos = TinyModels.Photos();
         for (int i = 0; i < photos.Length; i++) csv.Append(Path.GetFileName(photos[i])).Append(',').Append((20 + 13 * i % 70).ToString(CultureInfo.InvariantCulture)).Append('\n');
-        var blob = new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, container).GetBlobClient("labels/spaq.csv");
+        var blob = new Azure.Storage.Blobs.BlobContainerClient(_cluster.Azurite.ConnectionString, container).GetBlobClient("labels/spaq.csv");
         await blob.UploadAsync(BinaryData.FromString(csv.ToString()));
         return $"{container}/labels/spaq.csv";
     }
@@ -70,7 +37,7 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
     [SkippableFact]
     public async Task A_job_with_labels_and_a_cascade_gets_a_report_compared_with_another_job()
     {
-        Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
+        Skip.If(_cluster.Azurite.SkipReason is not null, _cluster.Azurite.SkipReason);
         var container = "report-" + Guid.NewGuid().ToString("N")[..8];
         Assert.Equal(ExitCodes.Ok, (await Dpiqa("upload", RepoPaths.Photos, "--to", $"{container}/photos")).Code);
 
@@ -86,14 +53,14 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         // The summary holds the evaluation and the cascade's counts, consistent with the per-image results.
         var summary = await Dpiqa("job", "summary", a, "--json");
         using var json = JsonDocument.Parse(summary.Out);
-        var resultsFile = Path.Combine(_dir.Path, "a.csv");
+        var resultsFile = Path.Combine(_cluster.WorkFolder, "a.csv");
         Assert.Equal(ExitCodes.Ok, (await Dpiqa("job", "results", a, "--out", resultsFile)).Code);
         var results = await ResultFiles.Decode(File.ReadAllBytes(resultsFile), ResultFormat.Csv);
         Assert.Equal(results.Count(r => r.Score is not null), json.RootElement.GetProperty("evaluation").GetProperty("images").GetInt64());
         Assert.Equal(results.Count(r => r.TeacherScore is not null), json.RootElement.GetProperty("cascade").GetProperty("rescored").GetInt64());
         Assert.All(results.Where(r => r.TeacherScore is not null), r => Assert.InRange(r.Score!.Value, 0.25f, 0.55f));
 
-        var reportDir = Path.Combine(_dir.Path, "report");
+        var reportDir = Path.Combine(_cluster.WorkFolder, "report");
         var report = await Dpiqa("job", "report", a, "--out", reportDir, "--compare", b);
         Assert.Equal(ExitCodes.Ok, report.Code);
         var file = Path.Combine(reportDir, "report.html");
@@ -109,14 +76,30 @@ public sealed class JobReportClusterTests(Azurite azurite, ITestOutputHelper out
         Assert.Equal(ExitCodes.InvalidRequest, unknown.Code);
         Assert.Equal(["error: there is no job 'no-such-job' in this cluster: check the id with 'dpiqa job list'"], unknown.Err);
     }
+}
+
+/// <summary>
+/// <see cref="DpiqaCluster"/> whose silo serves two tiny models the test builds: <c>student</c> and <c>teacher</c>
+/// (the teacher scores the other way round, so a cascade changes scores).
+/// </summary>
+public sealed class TinyModelsCluster : IAsyncLifetime
+{
+    private readonly TempFolder _models = new();
+
+    public DpiqaCluster Cluster { get; }
+
+    public TinyModelsCluster()
+    {
+        TinyModels.Add(_models.Path, "student", 0f, 1f, [0, 1]);
+        TinyModels.Add(_models.Path, "teacher", 1f, -1f, [0, 1]);
+        Cluster = new DpiqaCluster(new Dictionary<string, string> { ["Models:Path"] = _models.Path });
+    }
+
+    public Task InitializeAsync() => Cluster.InitializeAsync();
 
     public async Task DisposeAsync()
     {
-        if (_cluster is not null)
-        {
-            await _cluster.StopAllSilosAsync();
-            await _cluster.DisposeAsync();
-        }
-        _dir.Dispose();
+        await Cluster.DisposeAsync();
+        _models.Dispose();
     }
 }

@@ -90,6 +90,15 @@ public static class SiloSetup
         silo.UseAzureStorageClustering(o => o.TableServiceClient = TableClient(storage));
         AddJobStorage(silo, storage);
         silo.UseAzureTableReminderService(o => o.TableServiceClient = TableClient(storage)); // schedules' ticks survive restarts
+        // The default directory is eventually consistent and keeps each entry only on the silo owning its hash range:
+        // when that silo leaves (drained or killed) Orleans deactivates the grains registered there, so a job grain
+        // living on another silo was re-created and forgot its in-memory leases (README, "Graceful drain"). The
+        // distributed directory hands ranges over on membership changes and rebuilds lost ones from the live silos'
+        // activations, so the job grain keeps its activation. ORLEANSEXP003: Orleans marks it experimental (opt-in
+        // since 9.0); every silo of a cluster runs this same setup, so they all use the same directory.
+#pragma warning disable ORLEANSEXP003
+        silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
         return silo;
     }
 

@@ -90,7 +90,24 @@ public static class SiloSetup
         silo.UseAzureStorageClustering(o => o.TableServiceClient = TableClient(storage));
         AddJobStorage(silo, storage);
         silo.UseAzureTableReminderService(o => o.TableServiceClient = TableClient(storage)); // schedules' ticks survive restarts
+        UseDistributedGrainDirectory(silo);
         return silo;
+    }
+
+    /// <summary>
+    /// The grain directory of cluster silos. The default one keeps each entry only on the silo owning its hash range:
+    /// when that silo leaves (drained or killed) Orleans deactivates the grains registered there, so a job grain living
+    /// on another silo was re-created and forgot its in-memory leases (README, "Graceful drain"). The distributed
+    /// directory hands ranges over on membership changes and rebuilds a crashed silo's ranges from the live silos'
+    /// activations, so the job grain keeps its activation. Every silo of a cluster must use the same directory.
+    /// </summary>
+    public static ISiloBuilder UseDistributedGrainDirectory(ISiloBuilder silo)
+    {
+        // ORLEANSEXP003: Orleans marks this directory experimental (opt-in since Orleans 9). Taken on purpose: the
+        // default directory loses job grains' activations whenever a silo leaves, which the lease table cannot survive.
+#pragma warning disable ORLEANSEXP003
+        return silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
     }
 
     /// <summary>

@@ -16,6 +16,7 @@ internal sealed class AzuriteSiloConfig : ISiloConfigurator
         var storage = new StorageOptions { ConnectionString = silo.Configuration["Storage:ConnectionString"] };
         silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
         SiloSetup.AddJobStorage(silo, storage);
+        SiloSetup.UseDistributedGrainDirectory(silo);
         silo.AddDpIqa(silo.Configuration);
     }
 }

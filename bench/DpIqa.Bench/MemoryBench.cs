@@ -66,7 +66,7 @@ internal static class MemoryBench
                 samples.Add((sw.Elapsed.TotalSeconds, self.WorkingSet64, status.Done));
                 // Progress on stderr (the row goes to stdout at the end): a long run's log shows RSS as it goes.
                 if (samples.Count % 30 == 0)
-                    Console.Error.WriteLine(FormattableString.Invariant($"memory {n}: {sw.Elapsed.TotalSeconds:F0} s, {status.Done} done, RSS {self.WorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB"));
+                    Console.Error.WriteLine(FormattableString.Invariant($"memory {n}: {sw.Elapsed.TotalSeconds:F0} s, {status.Done} done, RSS {self.WorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB; {NativeMemory.Describe()}"));
             }
             var seconds = sw.Elapsed.TotalSeconds;
             if (status.State != JobState.Completed || status.Done != n) throw new InvalidOperationException($"job ended {status.State} with {status.Done} of {n}");

@@ -9,7 +9,7 @@ namespace DpIqa.Hosting;
 /// malloc's arenas grew from 27 to 52 MiB (37 of it free but kept) and RSS from 371 to 437 MiB; with
 /// MALLOC_ARENA_MAX=2 set before start they stayed at 22-24 MiB (RSS peak 395) at the same speed. Set from inside the
 /// process (<see cref="LimitArenas"/>) the limit comes after the runtime's first threads have their arenas and only
-/// slowed the growth (32 to 42 MiB over 10,000 images), so each shard also ends with <see cref="Trim"/>.
+/// slowed the growth (28 to 42 MiB over 10,000 images), so each shard also ends with <see cref="Trim"/>.
 /// </summary>
 internal static partial class NativeHeap
 {
@@ -45,7 +45,7 @@ internal static partial class NativeHeap
     /// Gives the free pages inside malloc's arenas back to the system (glibc's malloc_trim). free() only returns memory
     /// at the top of an arena; the space freed between live blocks by decoders and ONNX Runtime stays resident, and
     /// with the arenas that existed before <see cref="LimitArenas"/> ran it kept growing with the job. Called after each
-    /// shard (a few milliseconds against the shard's seconds). Returns whether any memory was released; false off glibc.
+    /// shard: one call against the shard's seconds of decoding and inference. Returns whether any memory was released; false off glibc.
     /// </summary>
     public static bool Trim() => Glibc.Value && MallocTrim(0) == 1;
 

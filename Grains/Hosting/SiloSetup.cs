@@ -32,6 +32,7 @@ public static class SiloSetup
     public static ISiloBuilder AddDpIqa(this ISiloBuilder silo, IConfiguration configuration)
     {
         var services = silo.Services;
+        NativeHeap.LimitArenas(); // before the decoders and ONNX Runtime allocate: see NativeHeap (memory flat with job size)
         // Bound once and checked when the host starts: a bad value is one line naming its key (SettingsValidation).
         SettingsValidation.Add<ImageLimits>(services, configuration, ImageLimits.Section, SettingsValidation.Imaging);
         SettingsValidation.Add<ModelOptions>(services, configuration, ModelOptions.Section, SettingsValidation.Models);

@@ -50,6 +50,7 @@ internal sealed class ShardScorer
             async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
+        Hosting.NativeHeap.Trim(); // the shard's decoders and runs left free space in malloc's arenas: see NativeHeap
         if (lease.Incremental)
         {
             var fresh = items.Zip(results).Where(p => !p.Second.Reused && p.Second.Score is not null && p.First.Version is not null)

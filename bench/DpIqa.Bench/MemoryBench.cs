@@ -36,7 +36,9 @@ internal static class MemoryBench
     public static async Task<int> One(string root, int n)
     {
         var dir = Path.Combine(Path.GetTempPath(), "dpiqa-memory-" + Guid.NewGuid().ToString("N")[..8]);
-        var images = MakeImages(root, Path.Combine(Path.GetTempPath(), "dpiqa-memory-images"), 1000);
+        // Under the repository's .cache, not /tmp: another process's /tmp clean-up removed them during a run once, and
+        // every image after that failed in milliseconds, which the bench then reported as a fast run.
+        var images = MakeImages(root, Path.Combine(root, ".cache", "memory-bench-images"), 1000);
         var listing = Path.Combine(dir, "listing.txt");
         Directory.CreateDirectory(dir);
         await using (var w = new StreamWriter(listing))
@@ -66,10 +68,10 @@ internal static class MemoryBench
                 samples.Add((sw.Elapsed.TotalSeconds, self.WorkingSet64, status.Done));
                 // Progress on stderr (the row goes to stdout at the end): a long run's log shows RSS as it goes.
                 if (samples.Count % 30 == 0)
-                    Console.Error.WriteLine(FormattableString.Invariant($"memory {n}: {sw.Elapsed.TotalSeconds:F0} s, {status.Done} done, RSS {self.WorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB"));
+                    Console.Error.WriteLine(FormattableString.Invariant($"memory {n}: {sw.Elapsed.TotalSeconds:F0} s, {status.Done} done, RSS {self.WorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB; {NativeMemory.Describe()}"));
             }
             var seconds = sw.Elapsed.TotalSeconds;
-            if (status.State != JobState.Completed || status.Done != n) throw new InvalidOperationException($"job ended {status.State} with {status.Done} of {n}");
+            if (status.State != JobState.Completed || status.Scored != n) throw new InvalidOperationException($"job ended {status.State} with {status.Scored} of {n} scored ({status.Failed} failed)");
             var steady = samples.Where(s => s.Done >= n / 2).Select(s => s.Rss).Order().ToArray();
             double Mib(long b) => b / 1048576.0;
             Console.WriteLine($"{n,7}  {seconds,8:F0}  {n / seconds,8:F0}  {Mib(samples.Max(s => s.Rss)),12:F0}  {Mib(steady[steady.Length / 2]),14:F0}  {samples.Count,7}");

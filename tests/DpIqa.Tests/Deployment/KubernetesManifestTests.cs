@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using DpIqa.Hosting;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
@@ -60,6 +61,8 @@ public sealed class KubernetesManifestTests
         Assert.True(Int(pod["terminationGracePeriodSeconds"]) > Int(config["data"]!["Scoring__DrainSeconds"]) + 15,
             "terminationGracePeriodSeconds must exceed the drain time plus the time to leave the cluster");
         Assert.Equal("dpiqa-silo", (string?)pod["serviceAccountName"]);
+        // glibc's arena limit from the process's start (NativeHeap sets it only after the runtime's first threads).
+        Assert.Equal(NativeHeap.DefaultArenas.ToString(System.Globalization.CultureInfo.InvariantCulture), Env(container, NativeHeap.ArenaVariable));
         Assert.Equal("false", (string?)pod["automountServiceAccountToken"]);
         // Models come from the blob catalog (Models__Source) into an emptyDir cache at Models__CachePath: no model volume.
         Assert.StartsWith("blob:", (string?)config["data"]!["Models__Source"]);

@@ -74,10 +74,17 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
         Assert.Equal(3, leases.Count);
         StallingStorage.Stall();
         Assert.True(await job.Complete(0, leases[0].Token, JobGrainTests.Outcome(leases[0], 2, 0.5)));
-        await Eventually(() => StallingStorage.WritesWaiting > 0, "the timer's save of the completion should hang on the stalled storage");
+        // The worker renews while it waits too: on a loaded CI machine the timer's save once came after the 2 s lease.
+        for (int i = 0; i < 600 && StallingStorage.WritesWaiting == 0; i++)
+        {
+            Assert.True(await job.Renew(1, leases[1].Token));
+            Assert.True(await job.Renew(2, leases[2].Token));
+            await Task.Delay(50);
+        }
+        Assert.True(StallingStorage.WritesWaiting > 0, "the timer's save of the completion should hang on the stalled storage");
 
         // Hung for longer than a lease lasts (2 s): the worker keeps renewing and is answered, so its leases live.
-        for (int i = 0; i < 10; i++)
+        for (int i = 0; i < 20; i++)
         {
             Assert.True(await job.Renew(1, leases[1].Token));
             Assert.True(await job.Renew(2, leases[2].Token));
@@ -86,7 +93,7 @@ public sealed class JobStorageFaultTests : IAsyncLifetime
             Assert.Null(await job.Lease("worker-b")); // nothing expired, so nothing to hand out
             Assert.NotNull(await job.GetSpec());
             Assert.Equal(2, (await job.GetSummary()).All.Count);
-            await Task.Delay(500);
+            await Task.Delay(250);
         }
         Assert.True(StallingStorage.WritesWaiting > 0, "storage should still be stalled");
 

@@ -163,6 +163,7 @@ internal sealed partial class JobGrain(
         {
             await Save();
             _saveBackoff = TimeSpan.Zero;
+            _nextSaveTry = DateTimeOffset.UtcNow + SaveCadence.PauseAfter(_savedBytes, SaveInterval);
         }
         catch (Exception e) when (e is not InconsistentStateException)
         {

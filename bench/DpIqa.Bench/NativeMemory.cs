@@ -50,7 +50,7 @@ internal static partial class NativeMemory
         var gc = GC.GetGCMemoryInfo();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return FormattableString.Invariant(
-            $"anon {anonKb / 1024.0:F0} MiB (of which {bigAnon} mappings of 16-64 MiB: {bigAnonKb / 1024.0:F0}), file {fileKb / 1024.0:F0} MiB, GC committed {Mib(gc.TotalCommittedBytes):F0} MiB, malloc arenas {Mib(m.Arena):F0} MiB (in use {Mib(m.Uordblks):F0}, free {Mib(m.Fordblks):F0}), malloc mmapped {Mib(m.Hblkhd):F0} MiB in {m.Hblks}, threads {self.Threads.Count}");
+            $"anon {anonKb / 1024.0:F0} MiB (of which {bigAnon} mappings of 16-64 MiB: {bigAnonKb / 1024.0:F0}), file {fileKb / 1024.0:F0} MiB, GC committed {Mib(gc.TotalCommittedBytes):F0} MiB (heap {Mib(gc.HeapSizeBytes):F0}, fragmented {Mib(gc.FragmentedBytes):F0}, large-object heap {Mib(gc.GenerationInfo[3].SizeAfterBytes):F0} of which fragmented {Mib(gc.GenerationInfo[3].FragmentationAfterBytes):F0}, gen2 GCs {GC.CollectionCount(2)}), malloc arenas {Mib(m.Arena):F0} MiB (in use {Mib(m.Uordblks):F0}, free {Mib(m.Fordblks):F0}), malloc mmapped {Mib(m.Hblkhd):F0} MiB in {m.Hblks}, threads {self.Threads.Count}");
     }
 
     // "7f12a000-7f12b000 rw-p 00000000 00:00 0    [path]"

@@ -112,7 +112,7 @@ internal static class JobCommand
             // listing:/data/list.txt, listing:./list.txt: a local listing file; listing:container/file: one in blob storage.
             return Locations.ListingScheme + (Locations.IsLocalListingFile(file) ? Locations.LocalListingPath(file) : Location(option, file));
         }
-        if (value.StartsWith("file:", StringComparison.Ordinal)) return Path.GetFullPath(value["file:".Length..]);
+        if (value.StartsWith(Locations.FileScheme, StringComparison.Ordinal)) return Path.GetFullPath(value[Locations.FileScheme.Length..]);
         var blob = value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value : Locations.Blob(value);
         Locations.CheckBlobNames(blob, $"{option} {value}");
         return blob;

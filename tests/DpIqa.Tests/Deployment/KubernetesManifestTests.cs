@@ -90,6 +90,14 @@ public sealed class KubernetesManifestTests
         Assert.All(RuleFor(11111)["from"]!.AsArray(), f => Assert.Equal("dpiqa-silo", (string?)f!["podSelector"]!["matchLabels"]!["app"]));
     }
 
+    [Fact]
+    public void The_silo_image_sets_the_arena_limit_too()
+    {
+        // Containers run outside kustomize as well (docker run, other orchestrators): the image carries the limit.
+        var dockerfile = File.ReadAllLines(RepoPaths.Of("Silo/Dockerfile")).Select(l => l.Trim());
+        Assert.Contains($"ENV {NativeHeap.ArenaVariable}={NativeHeap.DefaultArenas}", dockerfile);
+    }
+
     [SkippableFact]
     public void The_local_overlay_is_one_cpu_silo_that_scores()
     {

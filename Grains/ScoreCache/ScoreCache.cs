@@ -154,13 +154,23 @@ internal sealed class ScoreCacheStore
         return cache;
     }
 
-    /// <summary>The cache file, loaded once, rewritten whole after each addition (readers see the old file or the new one).</summary>
+    /// <summary>
+    /// The cache file, loaded once. A local file grows by appending each batch's lines (a later line for a key replaces
+    /// an earlier one when loaded), so a job of N images writes O(N) bytes rather than the whole file after every shard;
+    /// once the file holds more than twice as many lines as entries it is rewritten whole, compacted. A blob is written
+    /// whole each time (block blobs cannot be appended to). A line that does not parse (the last one, cut short by a
+    /// crash during an append) is skipped when loading, and the next write rewrites the file whole.
+    /// </summary>
     private sealed class FileCache(ObjectStore store, string location)
     {
         private sealed record Line(string Key, string Version, float Score, int? Width, int? Height, long? Bytes, DateTimeOffset ScoredAt);
 
         private readonly SemaphoreSlim _lock = new(1, 1);
         private Dictionary<string, CachedScore>? _entries;
+        /// <summary>Lines in the file, replaced ones included.</summary>
+        private long _lines;
+        /// <summary>The file must be rewritten whole before the next append (it ends in a cut line, or does not exist yet).</summary>
+        private bool _rewrite;
 
         public async Task Load(CancellationToken cancellationToken)
         {
@@ -170,20 +180,26 @@ internal sealed class ScoreCacheStore
             {
                 if (_entries is not null) return;
                 var entries = new Dictionary<string, CachedScore>(StringComparer.Ordinal);
-                byte[] content;
-                try
-                {
-                    content = await store.Read(location, cancellationToken);
-                }
-                catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || e is RequestFailedException { Status: 404 })
-                {
-                    content = [];
-                }
+                var content = await store.TryRead(location, cancellationToken) ?? [];
+                long lines = 0;
+                bool cut = false;
                 foreach (var raw in Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
-                    var l = JsonSerializer.Deserialize<Line>(raw)!;
+                    Line? l;
+                    try
+                    {
+                        l = JsonSerializer.Deserialize<Line>(raw);
+                    }
+                    catch (JsonException)
+                    {
+                        l = null;
+                    }
+                    if (l is null) { cut = true; continue; }
                     entries[l.Key] = new CachedScore(l.Version, l.Score, l.Width, l.Height, l.Bytes, l.ScoredAt);
+                    lines++;
                 }
+                _lines = lines;
+                _rewrite = cut || (content.Length > 0 && content[^1] != (byte)'\n');
                 _entries = entries;
             }
             finally
@@ -203,13 +219,24 @@ internal sealed class ScoreCacheStore
             try
             {
                 var sb = new StringBuilder();
+                bool whole;
+                long lines = 0;
                 lock (_entries!)
                 {
-                    foreach (var (key, score) in scores) _entries[key] = score;
-                    foreach (var (key, s) in _entries)
+                    var added = scores.ToList();
+                    foreach (var (key, score) in added) _entries[key] = score;
+                    whole = _rewrite || Locations.IsBlob(location) || _lines + added.Count > 2 * (long)_entries.Count;
+                    foreach (var (key, s) in whole ? _entries.Select(e => (e.Key, e.Value)) : added)
+                    {
                         sb.Append(JsonSerializer.Serialize(new Line(key, s.Version, s.Score, s.Width, s.Height, s.Bytes, s.ScoredAt))).Append('\n');
+                        lines++;
+                    }
                 }
-                await store.WriteWhole(location, Encoding.UTF8.GetBytes(sb.ToString()), cancellationToken);
+                var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+                if (whole) await store.WriteWhole(location, bytes, cancellationToken);
+                else await store.AppendLocal(location, bytes, cancellationToken);
+                _lines = whole ? lines : _lines + lines;
+                _rewrite = false;
             }
             finally
             {

@@ -100,6 +100,22 @@ internal sealed class ObjectStore
         await _retry.ExecuteAsync(async ct => await blob.UploadAsync(BinaryData.FromBytes(content), overwrite: true, ct), cancellationToken);
     }
 
+    /// <summary>
+    /// Appends to a local file (created if missing). Local files only: a block blob cannot be appended to, so callers
+    /// write blobs whole. A crash can leave the last append cut short; readers of appended files must allow that.
+    /// </summary>
+    public async Task AppendLocal(string location, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        if (Locations.IsBlob(location)) throw new ArgumentException($"'{location}' is in blob storage: only local files are appended to");
+        var path = _local.Resolve(location);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await _retry.ExecuteAsync(async ct =>
+        {
+            await using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+            await file.WriteAsync(content, ct);
+        }, cancellationToken);
+    }
+
     /// <summary>Lines of a listing file: a local path or container/name each; the line is the result path.</summary>
     private async IAsyncEnumerable<SourceItem> ReadListing(string file, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

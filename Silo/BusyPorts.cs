@@ -17,7 +17,7 @@ internal static class BusyPorts
     /// <summary>The one line for the configured ports another process holds now, or null when all are free.</summary>
     public static string? Check(IConfiguration configuration)
     {
-        var busy = Ports(configuration).Where(p => p.Port is > 0 and <= IPEndPoint.MaxPort && !Free(p.Key, p.Port)).ToList();
+        var busy = Ports(configuration).Where(p => !Free(p.Key, p.Port)).ToList();
         return busy.Count == 0 ? null : Line(busy);
     }
 
@@ -31,17 +31,19 @@ internal static class BusyPorts
         {
             if (e is AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
                 // The exception does not say which listener failed: name the ports still taken, or every configured one.
-                return Check(configuration) ?? OneOf(Ports(configuration).Where(p => p.Port is > 0 and <= IPEndPoint.MaxPort).ToList());
+                return Check(configuration) ?? OneOf(Ports(configuration));
         }
         return null;
     }
 
+    /// <summary>The configured ports the silo listens on: a port outside 1-65535 is left to the bind itself to report.</summary>
     private static List<(string Key, int Port)> Ports(IConfiguration configuration)
     {
         var cluster = configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
         var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
-        // Http:Port=0 opens no endpoint, so it is not checked (Check and Describe skip port 0).
-        return [("Cluster:SiloPort", cluster.SiloPort), ("Cluster:GatewayPort", cluster.GatewayPort), ("Http:Port", http.Port)];
+        // Http:Port=0 opens no endpoint, so it is not checked.
+        List<(string Key, int Port)> ports = [("Cluster:SiloPort", cluster.SiloPort), ("Cluster:GatewayPort", cluster.GatewayPort), ("Http:Port", http.Port)];
+        return ports.Where(p => p.Port is > 0 and <= IPEndPoint.MaxPort).ToList();
     }
 
     /// <summary>
@@ -72,16 +74,20 @@ internal static class BusyPorts
     }
 
     private static string OneOf(List<(string Key, int Port)> ports) =>
-        $"port in use: one of {string.Join(", ", ports.Select(p => $"{p.Key}={p.Port}"))} is held by another process; " +
-        $"stop that process or set {string.Join(", ", ports.Select(p => Variable(p.Key)))} to free ports (Http__Port=0 turns the HTTP endpoint off)";
+        $"port in use: one of {Settings(ports)} is held by another process; " +
+        $"stop that process or set {Variables(ports)} to free ports (Http__Port=0 turns the HTTP endpoint off)";
 
-    /// <summary>The environment variable of a key (Cluster:SiloPort: Cluster__SiloPort).</summary>
-    private static string Variable(string key) => key.Replace(":", "__", StringComparison.Ordinal);
+    /// <summary>"Cluster:SiloPort=11111, Http:Port=8080".</summary>
+    private static string Settings(List<(string Key, int Port)> ports) => string.Join(", ", ports.Select(p => $"{p.Key}={p.Port}"));
+
+    /// <summary>The environment variables of the keys (Cluster:SiloPort: Cluster__SiloPort), comma-separated.</summary>
+    private static string Variables(List<(string Key, int Port)> ports) =>
+        string.Join(", ", ports.Select(p => p.Key.Replace(":", "__", StringComparison.Ordinal)));
 
     private static string Line(List<(string Key, int Port)> busy)
     {
-        var what = string.Join(", ", busy.Select(p => $"{p.Key}={p.Port}"));
-        var env = string.Join(", ", busy.Select(p => Variable(p.Key)));
+        var what = Settings(busy);
+        var env = Variables(busy);
         var http = busy.Any(p => p.Key == "Http:Port") ? " (Http__Port=0 turns the HTTP endpoint off)" : "";
         return busy.Count == 1
             ? $"port in use: {what} is held by another process; stop that process or set {env} to a free port{http}"

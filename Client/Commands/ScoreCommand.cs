@@ -3,6 +3,7 @@ using System.Text.Json;
 using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Results;
+using DpIqa.Storage;
 
 namespace DpIqa.Client.Commands;
 
@@ -122,7 +123,7 @@ internal static class ScoreCommand
     /// (one absolute path per line). Everything here is on this machine, so any path after <c>listing:</c> is local.
     /// </summary>
     internal static string LocalSource(string input) =>
-        input.StartsWith(DpIqa.Storage.Locations.ListingScheme, StringComparison.Ordinal)
-            ? DpIqa.Storage.Locations.ListingScheme + DpIqa.Storage.Locations.LocalListingPath(input[DpIqa.Storage.Locations.ListingScheme.Length..])
+        input.StartsWith(Locations.ListingScheme, StringComparison.Ordinal)
+            ? Locations.ListingScheme + Locations.LocalListingPath(input[Locations.ListingScheme.Length..])
             : Path.GetFullPath(input);
 }

@@ -169,7 +169,7 @@ internal sealed class ScoreCacheStore
         private Dictionary<string, CachedScore>? _entries;
         /// <summary>Lines in the file, replaced ones included.</summary>
         private long _lines;
-        /// <summary>The file must be rewritten whole before the next append (it ends in a cut line, or does not exist yet).</summary>
+        /// <summary>The file must be rewritten whole before the next append: it holds a line that did not parse or ends without a newline.</summary>
         private bool _rewrite;
 
         public async Task Load(CancellationToken cancellationToken)
@@ -220,22 +220,20 @@ internal sealed class ScoreCacheStore
             {
                 var sb = new StringBuilder();
                 bool whole;
-                long lines = 0;
+                long lines;
                 lock (_entries!)
                 {
                     var added = scores.ToList();
                     foreach (var (key, score) in added) _entries[key] = score;
                     whole = _rewrite || Locations.IsBlob(location) || _lines + added.Count > 2 * (long)_entries.Count;
+                    lines = whole ? _entries.Count : _lines + added.Count;
                     foreach (var (key, s) in whole ? _entries.Select(e => (e.Key, e.Value)) : added)
-                    {
                         sb.Append(JsonSerializer.Serialize(new Line(key, s.Version, s.Score, s.Width, s.Height, s.Bytes, s.ScoredAt))).Append('\n');
-                        lines++;
-                    }
                 }
                 var bytes = Encoding.UTF8.GetBytes(sb.ToString());
                 if (whole) await store.WriteWhole(location, bytes, cancellationToken);
                 else await store.AppendLocal(location, bytes, cancellationToken);
-                _lines = whole ? lines : _lines + lines;
+                _lines = lines;
                 _rewrite = false;
             }
             finally

@@ -99,7 +99,8 @@ internal static class JobCommand
 
     /// <summary>
     /// Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, <c>listing:container/file</c>
-    /// (a blob listing file) or <c>listing:/PATH</c>, <c>listing:./PATH</c> (a local one), or <c>file:PATH</c> on the silos' disks. Blob names are checked here, before any request, so a bad name is
+    /// (a blob listing file) or <c>listing:/PATH</c>, <c>listing:./PATH</c> (a local one), or a local path on the silos'
+    /// disks written <c>/PATH</c>, <c>./PATH</c>, <c>../PATH</c> or <c>file:PATH</c> (made absolute here). Blob names are checked here, before any request, so a bad name is
     /// one line saying the rule rather than the service's 400. <paramref name="option"/> names the flag for messages.
     /// </summary>
     internal static string Location(string option, string value)
@@ -112,7 +113,9 @@ internal static class JobCommand
             // listing:/data/list.txt, listing:./list.txt: a local listing file; listing:container/file: one in blob storage.
             return Locations.ListingScheme + (Locations.IsLocalListingFile(file) ? Locations.LocalListingPath(file) : Location(option, file));
         }
-        if (value.StartsWith(Locations.FileScheme, StringComparison.Ordinal)) return Path.GetFullPath(value[Locations.FileScheme.Length..]);
+        // /data/photos, ./photos, ../photos, file:PATH: a path on the silos' disks, by the rule listing: follows (a container
+        // name never starts with '/' or '.'), rather than a blob container named after its first segment.
+        if (Locations.IsLocalListingFile(value)) return Locations.LocalListingPath(value);
         var blob = value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value : Locations.Blob(value);
         Locations.CheckBlobNames(blob, $"{option} {value}");
         return blob;
@@ -120,9 +123,9 @@ internal static class JobCommand
 
     private static Command Submit()
     {
-        var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt or listing:/PATH, listing:./PATH (a listing file: one image per line), or file:PATH on the silos; repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
+        var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt or listing:/PATH, listing:./PATH (a listing file: one image per line), or a folder on the silos (/PATH, ./PATH, ../PATH or file:PATH); repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
         var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
-        var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists, or a folder on the silos (/PATH, ./PATH, ../PATH or file:PATH)", Required = true };
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };
         var format = new Option<string>("--format", "-f") { Description = "parquet, csv or jsonl", DefaultValueFactory = _ => "parquet" };
         format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");

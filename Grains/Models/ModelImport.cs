@@ -19,6 +19,8 @@ internal sealed record ModelImport(string Source)
     /// </summary>
     public (ModelManifest Manifest, string OnnxPath) Prepare()
     {
+        if (string.IsNullOrWhiteSpace(Source))
+            throw new ArgumentException("no model given: name the export folder OUT/NAME that tools/export/export.py wrote, or an .onnx file");
         var (onnxPath, manifestPath) = (Source, ManifestPath);
         if (Directory.Exists(Source))
         {
@@ -26,7 +28,7 @@ internal sealed record ModelImport(string Source)
             var beside = Path.ChangeExtension(onnxPath, ".json");
             if (manifestPath is null && File.Exists(beside)) manifestPath = beside;
         }
-        if (!File.Exists(onnxPath)) throw new ArgumentException($"{onnxPath} does not exist");
+        if (!File.Exists(onnxPath)) throw new ArgumentException($"'{onnxPath}' does not exist: name the export folder OUT/NAME that tools/export/export.py wrote, or an .onnx file");
         ModelManifest? given = null;
         if (manifestPath is not null)
         {

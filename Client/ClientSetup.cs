@@ -13,7 +13,7 @@ namespace DpIqa.Client;
 /// </summary>
 internal static class ClientSetup
 {
-    /// <summary>The settings file a user keeps beside their work; read from the working directory, as the README says.</summary>
+    /// <summary>The settings file a user keeps beside their work; read from the working directory, as docs/cluster.md says.</summary>
     public const string SettingsFile = "dpiqa.json";
 
     /// <summary>Adds the client's settings sources, later ones overriding earlier ones.</summary>

@@ -6,7 +6,7 @@ using Orleans.Runtime.Messaging;
 namespace DpIqa.Client;
 
 /// <summary>
-/// The exit codes the README promises, and the one mapping from a failure to a code and the single line a user
+/// The exit codes docs/cli.md promises, and the one mapping from a failure to a code and the single line a user
 /// reads on stderr. Commands throw; only <see cref="Cli.Run"/> prints errors.
 /// </summary>
 internal static class ExitCodes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos trials (README "Chaos trials"): per trial a fresh Azurite + 3 silo processes, 1,500 images, one fault
+# Chaos trials (docs/reliability.md; results in docs/benchmarks.md): per trial a fresh Azurite + 3 silo processes, 1,500 images, one fault
 # injected mid-job (kill -9 of a silo / of the coordinator / of two silos, SIGTERM, Azurite paused or killed),
 # then every image checked exactly once in `dpiqa job results`. Prints a table; exits 1 if any trial did not hold.
 #   scripts/chaos.sh [--trials N] [--images N] [--corrupt N] [--faults kill-silo,term-silo,...] [--timeout S] [--keep]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "Local cluster": Azurite + two silo processes on loopback under a cluster id of their own, the
+# docs/cluster.md, "Local cluster": Azurite + two silo processes on loopback under a cluster id of their own, the
 # shipped photos uploaded, a job submitted, watched to the end, its results merged; everything started here is
 # stopped on exit. It refuses to start when one of its ports is taken: a second Azurite that cannot bind, or a silo
 # on another cluster's address, would otherwise mix two clusters. Another set of ports runs a second one beside:

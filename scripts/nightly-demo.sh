@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "Nightly curation": Azurite + ONE silo process on loopback, a schedule with a cron of every minute over
+# docs/curation.md, "Nightly curation": Azurite + ONE silo process on loopback, a schedule with a cron of every minute over
 # the shipped photos, two runs with photos added between them, then the schedule deleted; everything started here is
 # stopped on exit. Ports differ from scripts/local-cluster.sh so both can run; override them like there:
 #   BLOB_PORT=10920 QUEUE_PORT=10921 TABLE_PORT=10922 SILO_PORT=11920 GATEWAY_PORT=30920 scripts/nightly-demo.sh

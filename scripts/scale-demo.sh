@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README "Watch it scale": Azurite + one coordinator silo (Scoring__Enabled=false) + a job of generated images; then
+# docs/cluster.md, "Watch it scale": Azurite + one coordinator silo (Scoring__Enabled=false) + a job of generated images; then
 # scoring silos are started one by one as /scaling asks for them, using KEDA's formula for the production overlay's
 # ScaledObject (desired = ceil(pendingShards / TARGET), at most MAX_SILOS, 0 when no job is active), one is stopped with
 # SIGTERM mid-job (it drains), and idle silos are stopped again once nothing is pending for COOLDOWN seconds.

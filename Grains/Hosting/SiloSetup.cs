@@ -98,7 +98,7 @@ public static class SiloSetup
     /// <summary>
     /// The grain directory of cluster silos. The default one keeps each entry only on the silo owning its hash range:
     /// when that silo leaves (drained or killed) Orleans deactivates the grains registered there, so a job grain living
-    /// on another silo was re-created and forgot its in-memory leases (README, "Graceful drain"). The distributed
+    /// on another silo was re-created and forgot its in-memory leases (docs/cluster.md, "Graceful drain"). The distributed
     /// directory hands ranges over on membership changes and rebuilds a crashed silo's ranges from the live silos'
     /// activations, so the job grain keeps its activation. Every silo of a cluster must use the same directory.
     /// </summary>

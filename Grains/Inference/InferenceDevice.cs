@@ -21,7 +21,7 @@ internal sealed class InferenceDeviceConverter : EnumConverter
 {
     public InferenceDeviceConverter() : base(typeof(InferenceDevice)) { }
 
-    /// <summary>The values a user may write, as the README spells them.</summary>
+    /// <summary>The values a user may write, as docs/configuration.md spells them.</summary>
     public static IReadOnlyList<string> Names { get; } = Enum.GetNames<InferenceDevice>().Select(n => n.ToLowerInvariant()).ToArray();
 
     public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value)

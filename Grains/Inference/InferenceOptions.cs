@@ -33,10 +33,8 @@ public sealed class InferenceOptions
 
     /// <summary>
     /// ONNX Runtime intra-op threads per run. 0 = auto: 1 on CPU, where concurrent single-threaded runs beat one
-    /// multi-threaded run and leave cores to the decoders between runs (measured on 2 cores, loaded: student 1.02
-    /// images/s with 2 runs x 1 thread x batch 1, 0.80 with 1 run x 2 threads x batch 8, 0.62 with 1 x 1 x 8; quiet:
-    /// 3.34 with 2 x 1 and 3.35 with 1 x 2 at batch 1, equal within noise, see README "Figures"); ONNX Runtime's
-    /// default on CUDA.
+    /// multi-threaded run and leave cores to the decoders between runs (docs/benchmarks.md, "Inference settings on
+    /// CPU"); ONNX Runtime's default on CUDA.
     /// </summary>
     public int IntraOpThreads { get; set; }
 

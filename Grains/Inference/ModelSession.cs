@@ -93,9 +93,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     /// <summary>
     /// The CUDA provider's options: the device, and TF32 only where <see cref="InferenceOptions.CudaTf32"/> asks for it.
-    /// ONNX Runtime's default is TF32 on (Ampere and newer): on a lent H200 that moved the parity student's scores by up
-    /// to 1.9e-3 from the CPU's (6.9e-6 with TF32 off) for 1.4x the images/s at batch 8 (README "The student on a
-    /// GPU"), so by default a GPU silo scores like a CPU silo and a job spread over both counts the same scores.
+    /// ONNX Runtime's default is TF32 on (Ampere and newer), which moves scores measurably further from the CPU's for
+    /// more images/s (docs/benchmarks.md, "The silo's ONNX Runtime on a GPU"), so by default a GPU silo scores like a
+    /// CPU silo and a job spread over both counts the same scores.
     /// </summary>
     internal static OrtCUDAProviderOptions CudaProviderOptions(InferenceOptions options)
     {

@@ -16,7 +16,7 @@ public sealed class JobOptions
 
     /// <summary>
     /// Item-list writes a listing job keeps in flight (committed in shard order whatever order they finish in). One at a
-    /// time capped a job at ~12 shards/s on Azurite; see the README's coordinator figures for 16/32/64.
+    /// time capped a job's listing on Azurite (docs/benchmarks.md, "Coordinator on Azurite", for 16/32/64).
     /// </summary>
     public int ItemListWritesInFlight { get; set; } = 16;
 }

@@ -38,7 +38,7 @@ internal sealed class ScoreCacheStore
             _table = SiloSetup.TableClient(o).GetTableClient(TableName);
     }
 
-    /// <summary>Where the cache lives, in words (for logs and the README).</summary>
+    /// <summary>Where the cache lives, in words (for logs and docs/curation.md).</summary>
     public bool UsesTable => _table is not null;
 
     /// <summary>The cached scores of <paramref name="items"/> that exist (whatever their version: the caller compares).</summary>
@@ -54,8 +54,8 @@ internal sealed class ScoreCacheStore
         }
         await EnsureTable(cancellationToken);
         // A shard's images are consecutive in listing (name) order, and so are their row keys: one range query per shard
-        // rather than one request per image (the incremental bench's second run cost 6.8% of the first with point reads,
-        // 4.8% with range queries; see the README).
+        // rather than one request per image, which made the incremental bench's second run markedly dearer
+        // (docs/benchmarks.md, "Incremental scoring").
         var wanted = items.Where(i => i.Version is not null).ToDictionary(i => RowKey(i.Location), i => i.Location, StringComparer.Ordinal);
         var keys = wanted.Keys.Where(k => !k.StartsWith(HashedPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         if (keys.Count > 0)

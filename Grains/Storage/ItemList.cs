@@ -9,8 +9,8 @@ namespace DpIqa.Storage;
 /// A shard's item list: its images, stored beside the job's results as gzipped JSON lines (path, location, version
 /// when known); where: <see cref="Jobs.JobLayout"/>. Not a manifest: that word means a model's contract
 /// (<see cref="Models.ModelManifest"/>). Gzipped because writing them is what caps a large job's listing on blob
-/// storage: a 1,000-item list is ~93 KB as text and ~12 KB gzipped, and Azurite wrote the small ones 2-2.3x as fast
-/// (see the README's coordinator figures). Lists written before are plain JSON lines and still read.
+/// storage: gzipped lists are several times smaller and Azurite wrote them faster (docs/benchmarks.md,
+/// "Coordinator on Azurite"). Lists written before are plain JSON lines and still read.
 /// </summary>
 internal static class ItemList
 {

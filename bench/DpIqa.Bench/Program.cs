@@ -18,7 +18,7 @@ if (what is "coordinator" or "all")
 {
     await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 1000);
     await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 256);
-    await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 1000, folders: 1); // the README's "1 folder" row
+    await CoordinatorBench.Run(root, CoordinatorBench.Storage.Local, shardSize: 1000, folders: 1); // docs/benchmarks.md's "1 folder" row
 }
 // coordinator-azurite [listing [N] | blobs [N] | both]: a 1,000,000-line listing file in blob by default; "blobs" lists
 // 200,000 real blobs (created once into .cache/bench-azurite, which takes long on Azurite: not part of "all")

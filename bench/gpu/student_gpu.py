@@ -4,7 +4,7 @@
 usage: python3 bench/gpu/student_gpu.py OUT.json [--quick]
 
 Run on a machine with an NVIDIA GPU, PyTorch and torchvision (ONNX Runtime optional). There is no .NET
-there, so this measures the model alone, not `dpiqa`: it is the figure for the README's "Sizing" section
+there, so this measures the model alone, not `dpiqa`: it is the figure for docs/benchmarks.md's "Sizing" section
 (images per GPU-second, hence how many CPU cores must decode for one GPU).
 
 The network is the student architecture of tools/export/export.py with random weights (seed 0), BatchNorm

@@ -24,7 +24,7 @@ cuDNN 9 is loaded at run time) are found in the pip packages nvidia-* of this Py
 and put on LD_LIBRARY_PATH; the machine's libcuda.so.1 is the driver's. The result records both providers' scores,
 max |CUDA score - CPU score|, the CPU provider's agreement with this Python's onnxruntime, and images/s.
 
-The lent machines can fetch nothing, so for the README's run (2026-11-27) the three .so files (317 MB) travelled as
+The lent machines can fetch nothing, so for the run in docs/benchmarks.md (2026-11-27) the three .so files (317 MB) travelled as
 one tar compressed with `zstd -9 --long=27` (199 MB; the CUDA kernels inside barely compress) in five pieces of
 < 40 MB, one per device call, reassembled in /tmp and checked against the tar's SHA-256 before use.
 """

@@ -150,7 +150,7 @@ public sealed class StudentFastPreprocessTests(StudentParityFixture student, Cam
         var (spearman, maxDelta, range) = Fidelity.Agreement(exact, fast);
         output.WriteLine($"parity student, {exact.Count} images: Spearman {spearman:F6}, max |score fast - exact| {maxDelta:E2} (scores span {range:E2})");
         // Issue 11's goal. Met with the 1024 px bound and the resize compensation 0.1 (measured 0.999136; without the
-        // compensation 0.998944), README "Fast preprocessing".
+        // compensation 0.998944), docs/benchmarks.md, "Fast preprocessing".
         Assert.True(spearman >= 0.999, $"Spearman {spearman} < 0.999");
     }
 }

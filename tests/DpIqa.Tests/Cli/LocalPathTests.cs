@@ -1,3 +1,4 @@
+using DpIqa.Client;
 using DpIqa.Client.Commands;
 
 namespace DpIqa.Tests.Cli;
@@ -26,4 +27,14 @@ public sealed class LocalPathTests
     [InlineData("photos/2026/", "blob:photos/2026")]
     public void A_container_and_prefix_is_still_blob_storage(string written, string location) =>
         Assert.Equal(location, JobCommand.Location("--source", written));
+
+    [Theory]
+    [InlineData("/tmp/photos")]
+    [InlineData("./photos")]
+    public async Task Upload_to_a_path_is_refused_in_one_line_rather_than_read_as_a_container(string to)
+    {
+        var (code, lines) = await CliInProcess.Run(["upload", RepoPaths.Photos, "--to", to]);
+        Assert.Equal(ExitCodes.InvalidRequest, code);
+        DpiqaProcess.AssertOneErrorLine(lines, $"--to {to}: upload copies into blob storage; name a container[/prefix]");
+    }
 }

@@ -98,5 +98,6 @@ internal static class SiloHttp
         });
         if (dashboard) endpoints.MapOrleansDashboard(routePrefix: "/dashboard");
         endpoints.MapDpIqaApi();
+        endpoints.MapWebConsole();
     }
 }

@@ -46,6 +46,7 @@ internal static class ApiEndpoints
     {
         var api = endpoints.MapGroup(Prefix).AddEndpointFilter<ApiErrors>();
         JobsApi.Map(api.MapGroup("/jobs").WithTags("jobs"));
+        JobImagesApi.Map(api.MapGroup("/jobs").WithTags("jobs"));
         SchedulesApi.Map(api.MapGroup("/schedules").WithTags("schedules"));
         api.MapGet("/models", ([FromServices] ModelCatalog models) => new ModelList(models.DefaultModel, models.List()))
             .WithTags("models").WithName("ListModels").WithSummary("The models this cluster serves, their score range and direction");

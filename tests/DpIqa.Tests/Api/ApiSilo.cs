@@ -24,7 +24,7 @@ public sealed class ApiSilo : IAsyncLifetime
     private readonly Azurite _azurite = new();
     private SiloProcess? _silo;
     private ClusterConnection? _connection;
-    private readonly string _clusterId = "api-" + Guid.NewGuid().ToString("N")[..8];
+    public string ClusterId { get; } = "api-" + Guid.NewGuid().ToString("N")[..8];
 
     public string? SkipReason => _azurite.SkipReason;
     public string Container { get; } = "api-" + Guid.NewGuid().ToString("N")[..8];
@@ -44,14 +44,14 @@ public sealed class ApiSilo : IAsyncLifetime
         images.Add(("in/broken/empty.png", []));
         await Parallel.ForEachAsync(images, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (image, ct) => await container.UploadBlobAsync(image.Item1, BinaryData.FromBytes(image.Item2), ct));
-        _silo = SiloProcess.Start(ConnectionString, _clusterId);
+        _silo = SiloProcess.Start(ConnectionString, ClusterId);
         Http.BaseAddress = new Uri(BaseUrl);
         for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(300))
         {
             if (await _silo.Get("/healthz/ready") is { Status: HttpStatusCode.OK }) break;
             if (_silo.Process.HasExited || DateTime.UtcNow > deadline) throw new InvalidOperationException($"the silo did not become ready: {_silo.Describe()}");
         }
-        _connection = await SiloProcess.Connect(ConnectionString, _clusterId);
+        _connection = await SiloProcess.Connect(ConnectionString, ClusterId);
     }
 
     private static byte[] SmallJpeg(int i)

@@ -97,29 +97,8 @@ internal static class JobCommand
         return await action(connection.Client);
     }
 
-    /// <summary>
-    /// Sources and outputs on the command line: <c>container[/prefix]</c> in blob storage, <c>listing:container/file</c>
-    /// (a blob listing file) or <c>listing:/PATH</c>, <c>listing:./PATH</c> (a local one), or a local path on the silos'
-    /// disks written <c>/PATH</c>, <c>./PATH</c>, <c>../PATH</c> or <c>file:PATH</c> (made absolute here). Blob names are checked here, before any request, so a bad name is
-    /// one line saying the rule rather than the service's 400. <paramref name="option"/> names the flag for messages.
-    /// </summary>
-    internal static string Location(string option, string value)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-            throw new ArgumentException($"{option} is empty: name a container[/prefix] in blob storage, listing:container/file.txt or file:PATH");
-        if (value.StartsWith(Locations.ListingScheme, StringComparison.Ordinal))
-        {
-            var file = value[Locations.ListingScheme.Length..];
-            // listing:/data/list.txt, listing:./list.txt: a local listing file; listing:container/file: one in blob storage.
-            return Locations.ListingScheme + (Locations.IsLocalListingFile(file) ? Locations.LocalListingPath(file) : Location(option, file));
-        }
-        // /data/photos, ./photos, ../photos, file:PATH: a path on the silos' disks, by the rule listing: follows (a container
-        // name never starts with '/' or '.'), rather than a blob container named after its first segment.
-        if (Locations.IsLocalListingFile(value)) return Locations.LocalListingPath(value);
-        var blob = value.StartsWith(Locations.BlobScheme, StringComparison.Ordinal) ? value : Locations.Blob(value);
-        Locations.CheckBlobNames(blob, $"{option} {value}");
-        return blob;
-    }
+    /// <summary>Sources and outputs on the command line: see <see cref="JobRequestValidation.Location"/> (the HTTP API uses the same).</summary>
+    internal static string Location(string option, string value) => JobRequestValidation.Location(option, value);
 
     private static Command Submit()
     {

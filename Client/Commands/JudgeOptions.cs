@@ -32,25 +32,8 @@ internal sealed class JudgeOptions
     }
 
     /// <summary>The labels of the request; <paramref name="location"/> turns the value into a location the job can read.</summary>
-    public LabelSource? LabelSource(ParseResult parse, Func<string, string> location)
-    {
-        var file = parse.GetValue(Labels);
-        if (file is null)
-        {
-            if (parse.GetValue(NameColumn) is not null || parse.GetValue(MosColumn) is not null)
-                throw new ArgumentException("--name-column and --mos-column describe a labels file: add --labels FILE");
-            return null;
-        }
-        return new LabelSource { File = location(file), NameColumn = parse.GetValue(NameColumn), MosColumn = parse.GetValue(MosColumn) };
-    }
+    public LabelSource? LabelSource(ParseResult parse, Func<string, string> location) =>
+        Jobs.JobRequestValidation.ParseLabels(parse.GetValue(Labels), parse.GetValue(NameColumn), parse.GetValue(MosColumn), location);
 
-    public CascadeRule? CascadeRule(ParseResult parse)
-    {
-        var teacher = parse.GetValue(Cascade);
-        var band = parse.GetValue(Band);
-        if (teacher is null && band is null) return null;
-        if (teacher is null) throw new ArgumentException("--band sets the teacher cascade's band: add --cascade TEACHER");
-        if (band is null) throw new ArgumentException("--cascade needs --band W: images scoring within W of the --reject-below threshold are rescored");
-        return new CascadeRule { Teacher = teacher, Band = band.Value };
-    }
+    public CascadeRule? CascadeRule(ParseResult parse) => Jobs.JobRequestValidation.ParseCascade(parse.GetValue(Cascade), parse.GetValue(Band));
 }

@@ -202,8 +202,7 @@ internal sealed class CurationOptions
 
     public JobSpec Apply(System.CommandLine.ParseResult parse, JobSpec spec)
     {
-        var quarantine = parse.GetValue(Quarantine);
-        if (quarantine is not null) DpIqa.Storage.Locations.CheckBlobNames(DpIqa.Storage.Locations.Blob(quarantine), $"--quarantine {quarantine}");
+        var quarantine = JobRequestValidation.Quarantine(parse.GetValue(Quarantine));
         return spec with
         {
             RejectBelow = parse.GetValue(RejectBelow),

@@ -200,7 +200,7 @@ internal static class JobReport
             {
                 try
                 {
-                    var jpeg = Reports.Thumbnails.Make(await store.Read(location, cancellationToken), new ImageLimits());
+                    var jpeg = Imaging.Thumbnails.Make(await store.Read(location, cancellationToken), new ImageLimits());
                     html.Append("<img alt=\"").Append(E(row.Result.Path)).Append("\" src=\"data:image/jpeg;base64,").Append(Convert.ToBase64String(jpeg)).Append("\">");
                 }
                 catch (Exception e) when (e is ImageError or IOException or UnauthorizedAccessException or Azure.RequestFailedException)

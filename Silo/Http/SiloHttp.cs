@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DpIqa.Silo.Http.Api;
 using DpIqa.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -57,6 +58,7 @@ internal static class SiloHttp
                 services.AddSingleton<Readiness>();
                 services.AddSingleton<ScalingReader>();
                 services.AddRouting();
+                services.AddDpIqaApi();
                 services.AddOpenTelemetry().WithMetrics(metrics => metrics
                     .AddMeter(DpIqaMetrics.MeterName, OrleansMeter)
                     // Every scrape sees the counts of that moment (tests and the demo compare them with job totals).
@@ -95,5 +97,7 @@ internal static class SiloHttp
             }
         });
         if (dashboard) endpoints.MapOrleansDashboard(routePrefix: "/dashboard");
+        endpoints.MapDpIqaApi();
+        endpoints.MapWebConsole();
     }
 }

@@ -1,9 +1,8 @@
-using DpIqa.Imaging;
 using SkiaSharp;
 
-namespace DpIqa.Client.Reports;
+namespace DpIqa.Imaging;
 
-/// <summary>Report thumbnails made from the source image, through the decoder scoring uses (same formats, same size limits).</summary>
+/// <summary>Thumbnails (the report's, the web console's) made from the source image, through the decoder scoring uses (same formats, same size limits).</summary>
 internal static class Thumbnails
 {
     /// <summary>Longest side of a thumbnail, in pixels.</summary>

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Score a folder of images through a DpIqa silo's JSON API: submit a job, follow its progress, print its summary.
+
+Standard library only (urllib, json). Usage:
+
+    python3 api_example.py --api http://localhost:8080 --source photos/2026 --out photos-iqa/2026 [--model NAME]
+
+Progress goes to stderr, one line per event; the job's summary (as GET /api/v1/jobs/ID/summary answers it) is printed
+to stdout as JSON.
+"""
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+def call(method, url, body=None):
+    """One API call; a refusal or a failure exits with the API's one-line message."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        problem = json.load(e)  # problem+json: title, status, detail
+        sys.exit(f"error: {e.code} {problem.get('detail') or problem.get('title')}")
+
+
+def progress(url):
+    """The job's Server-Sent Events: yields each 'progress' event's data until the job ends."""
+    with urllib.request.urlopen(url) as stream:
+        event, data = None, []
+        for raw in stream:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("event:"):
+                event = line[len("event:"):].strip()
+            elif line.startswith("data:"):
+                data.append(line[len("data:"):].strip())
+            elif line == "" and data:  # a blank line ends an event
+                if event == "progress":
+                    yield json.loads("\n".join(data))
+                event, data = None, []
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", default="http://localhost:8080", help="a silo's HTTP endpoint")
+    parser.add_argument("--source", required=True, help="container[/prefix] in the cluster's blob storage")
+    parser.add_argument("--out", required=True, help="container/prefix for the results")
+    parser.add_argument("--model", help="model name (default: the cluster's)")
+    args = parser.parse_args()
+    api = args.api.rstrip("/") + "/api/v1"
+
+    request = {"sources": [args.source], "out": args.out, "format": "csv"}
+    if args.model:
+        request["model"] = args.model
+    job = call("POST", f"{api}/jobs", request)
+    job_id = job["job_id"]
+    print(f"submitted {job_id}", file=sys.stderr)
+
+    for p in progress(f"{api}/jobs/{job_id}/progress"):
+        eta = "--" if p["eta_seconds"] is None else f"{p['eta_seconds']:.0f} s"
+        print(f"{p['state']}: {p['done']}/{p['total']} done, {p['failed']} failed, "
+              f"{p['images_per_second']:.1f} images/s, ETA {eta}", file=sys.stderr)
+
+    status = call("GET", f"{api}/jobs/{job_id}")
+    if status["state"] != "completed":
+        sys.exit(f"error: job {job_id} ended {status['state']}: {status.get('message') or ''}")
+    summary = call("GET", f"{api}/jobs/{job_id}/summary")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace DpIqa.Models;
 
 /// <summary>A model ready to load: its manifest and where its verified bytes come from.</summary>
-internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Action? fetch = null)
+internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Func<IReadOnlySet<string>>? fetch = null)
 {
     public ModelManifest Manifest { get; } = manifest;
 
@@ -14,10 +14,12 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     public void Verify()
     {
         if (OnnxPath is null) return;
-        fetch?.Invoke(); // a model from a blob catalog: into the local cache first
-        CheckHash(OnnxPath, Manifest.Sha256);
+        // A model from a blob catalog goes into the local cache first, which checks what it fetches or finds: a
+        // second pass over gigabytes would only cost time.
+        var checkedNow = fetch?.Invoke() ?? new HashSet<string>();
+        if (!checkedNow.Contains(Manifest.File)) CheckHash(OnnxPath, Manifest.Sha256);
         foreach (var (file, sha) in Manifest.ExternalData ?? [])
-            CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
+            if (!checkedNow.Contains(file)) CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
     }
 
     private void CheckHash(string path, string expected)

@@ -121,7 +121,8 @@ internal sealed partial class BlobModelCatalog
         if (Files(manifest).Any(f => f.File != Path.GetFileName(f.File) || f.File is "" or "." or ".."))
             throw new InvalidOperationException($"model '{name}': the manifest in {Location} lists a file that is not a plain file name; refusing to load it");
         var folder = Path.Combine(_cachePath, manifest.Name);
-        return new ResolvedModel(manifest, Path.Combine(folder, manifest.File), null, () => Fetch(manifest, folder));
+        return new ResolvedModel(manifest, Path.Combine(folder, manifest.File), null, () => Fetch(manifest, folder),
+            () => Files(manifest).Sum(f => BlobLength(manifest.Name, f.File)));
     }
 
     /// <summary>
@@ -157,6 +158,19 @@ internal sealed partial class BlobModelCatalog
             if (downloaded > 0) Log.Downloaded(_logger, manifest.Name, Location, downloaded / (1024.0 * 1024.0), folder);
             else Log.Cached(_logger, manifest.Name, reused, folder);
             return verified;
+        }
+    }
+
+    /// <summary>The size of one of a model's files in the catalog; 0 when it is missing (the fetch then says so).</summary>
+    private long BlobLength(string model, string file)
+    {
+        try
+        {
+            return _container.GetBlobClient(BlobName(model, file)).GetProperties().Value.ContentLength;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return 0;
         }
     }
 

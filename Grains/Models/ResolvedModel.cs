@@ -3,7 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 namespace DpIqa.Models;
 
 /// <summary>A model ready to load: its manifest and where its verified bytes come from.</summary>
-internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Func<IReadOnlySet<string>>? fetch = null)
+internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Func<IReadOnlySet<string>>? fetch = null,
+    Func<long>? remoteBytes = null)
 {
     public ModelManifest Manifest { get; } = manifest;
 
@@ -28,6 +29,19 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
         string actual = Hashes.Sha256OfFile(path);
         if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
+    }
+
+    /// <summary>
+    /// The size of the model's files (the graph and its external data), known before they are fetched: from the blob
+    /// catalog for a model not yet in the cache, else from the files. What the memory check before a load goes by.
+    /// </summary>
+    public long FileBytes()
+    {
+        if (builtIn is not null) return builtIn().LongLength;
+        if (remoteBytes is not null) return remoteBytes();
+        var folder = System.IO.Path.GetDirectoryName(OnnxPath!)!;
+        return (Manifest.ExternalData?.Keys ?? Enumerable.Empty<string>()).Append(Manifest.File)
+            .Select(f => new FileInfo(System.IO.Path.Combine(folder, f))).Sum(f => f.Exists ? f.Length : 0);
     }
 
     /// <summary>The verified ONNX bytes.</summary>

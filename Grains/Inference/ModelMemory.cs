@@ -13,11 +13,11 @@ namespace DpIqa.Inference;
 /// </summary>
 internal static class ModelMemory
 {
-    /// <summary>Memory per byte of model files: the weights once, plus ONNX Runtime's pre-packed copies of some of them.</summary>
+    /// <summary>Memory per byte of model files: the weights once (measured: 1.02 for a 4 GiB model on the CPU, RSS after load over file size), with room to spare.</summary>
     public const double Factor = 1.1;
 
     /// <summary>A session's fixed cost beyond its weights (graph, kernels, arena for one run), in bytes.</summary>
-    public const long OverheadBytes = 256L << 20;
+    public const long OverheadBytes = 64L << 20;
 
     public static long EstimateBytes(long fileBytes) => (long)(fileBytes * Factor) + OverheadBytes;
 

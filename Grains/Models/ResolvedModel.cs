@@ -44,7 +44,8 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
             .Select(f => new FileInfo(System.IO.Path.Combine(folder, f))).Sum(f => f.Exists ? f.Length : 0);
     }
 
-    /// <summary>The verified ONNX bytes.</summary>
+    /// <summary>The verified ONNX bytes, whole in memory: for the built-in model and tests only. Imported models are
+    /// loaded from their file (<see cref="CreateSession"/>), never read whole (a teacher's graph plus data is 4 GB).</summary>
     public byte[] Load()
     {
         if (builtIn is not null) return builtIn();

@@ -12,6 +12,7 @@ namespace DpIqa.Tests.Cluster;
 /// and the next load resumes it by range, fetching only the rest; a partial file whose bytes are wrong is caught by
 /// the sha256 check, deleted, and the load after that downloads from the start.
 /// </summary>
+[Collection(HeapMeasurementCollection.Name)]
 public sealed class LargeModelBlobTests(Azurite azurite, ITestOutputHelper output) : IClassFixture<Azurite>, IDisposable
 {
     private readonly TempFolder _dir = new();

@@ -12,6 +12,7 @@ namespace DpIqa.Tests.Models;
 /// them): the files are streamed into the catalog (the managed heap grows by far less than the file), a data file
 /// whose bytes are not the manifest's is refused and leaves nothing under its name, and the imported model scores.
 /// </summary>
+[Collection(HeapMeasurementCollection.Name)]
 public sealed class LargeModelImportTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _dir = new();

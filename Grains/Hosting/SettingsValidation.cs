@@ -23,6 +23,13 @@ public static class SettingsValidation
         services.AddSingleton<IValidateOptions<T>>(new Validator<T>(section, check));
     }
 
+    /// <summary>The <c>Models</c> section: bound as the others, plus the per-model settings <c>Models:NAME:*</c>.</summary>
+    internal static void AddModels(IServiceCollection services, IConfiguration configuration)
+    {
+        Add<ModelOptions>(services, configuration, ModelOptions.Section, Models);
+        services.AddOptions<ModelOptions>().Configure(o => ModelSettings.Read(configuration.GetSection(ModelOptions.Section), o));
+    }
+
     /// <summary>The checks for the sections <see cref="SiloSetup.AddDpIqa"/> binds.</summary>
     internal static void Inference(Checker c, InferenceOptions o)
     {
@@ -36,6 +43,7 @@ public static class SettingsValidation
         c.AtLeast(nameof(o.ConcurrentRuns), o.ConcurrentRuns, 0, "0 = auto");
         c.AtLeast(nameof(o.IntraOpThreads), o.IntraOpThreads, 0, "0 = auto");
         c.AtLeast(nameof(o.IdleUnloadSeconds), o.IdleUnloadSeconds, 1);
+        c.AtLeast(nameof(o.MemoryBudgetMiB), o.MemoryBudgetMiB, 0, "0 = what the machine or container has available");
     }
 
     internal static void Scoring(Checker c, ScoringOptions o)
@@ -64,6 +72,7 @@ public static class SettingsValidation
     internal static void Models(Checker c, ModelOptions o)
     {
         if (string.IsNullOrWhiteSpace(o.Default)) c.Fail($"{nameof(o.Default)} must name a model (got an empty value)");
+        foreach (var error in o.SettingErrors) c.Fail(error);
     }
 
     /// <summary>

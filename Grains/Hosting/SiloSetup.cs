@@ -35,7 +35,7 @@ public static class SiloSetup
         NativeHeap.LimitArenas(); // before the decoders and ONNX Runtime allocate: see NativeHeap (memory flat with job size)
         // Bound once and checked when the host starts: a bad value is one line naming its key (SettingsValidation).
         SettingsValidation.Add<ImageLimits>(services, configuration, ImageLimits.Section, SettingsValidation.Imaging);
-        SettingsValidation.Add<ModelOptions>(services, configuration, ModelOptions.Section, SettingsValidation.Models);
+        SettingsValidation.AddModels(services, configuration);
         SettingsValidation.Add<InferenceOptions>(services, configuration, InferenceOptions.Section, SettingsValidation.Inference);
         SettingsValidation.Add<JobOptions>(services, configuration, JobOptions.Section, SettingsValidation.Jobs);
         SettingsValidation.Add<ScoringOptions>(services, configuration, ScoringOptions.Section, SettingsValidation.Scoring);

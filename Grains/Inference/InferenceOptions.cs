@@ -51,4 +51,24 @@ public sealed class InferenceOptions
 
     /// <summary>A model's session is released after this long without requests, in seconds.</summary>
     public int IdleUnloadSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// The most memory, in MiB, the models loaded on this silo may need together (each estimated from its files' size,
+    /// see <see cref="ModelMemory"/>). A model that would not fit is not loaded: its shards end with an <c>inference</c>
+    /// error record saying what it needs, instead of the silo being killed for running out of memory. 0 (the default)
+    /// = what the machine, or the container's memory limit, has available when the model is loaded.
+    /// </summary>
+    public long MemoryBudgetMiB { get; set; }
+
+    /// <summary>These settings with a model's own <c>Models:NAME:*</c> values put over them.</summary>
+    public InferenceOptions For(Models.ModelSettings? model)
+    {
+        if (model is null) return this;
+        var copy = (InferenceOptions)MemberwiseClone();
+        copy.MaxBatch = model.MaxBatch ?? MaxBatch;
+        copy.ConcurrentRuns = model.ConcurrentRuns ?? ConcurrentRuns;
+        copy.IntraOpThreads = model.IntraOpThreads ?? IntraOpThreads;
+        copy.MaxWaitMs = model.MaxWaitMs ?? MaxWaitMs;
+        return copy;
+    }
 }

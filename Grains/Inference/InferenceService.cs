@@ -19,8 +19,12 @@ internal sealed partial class InferenceService(ModelCatalog catalog, IOptions<In
     public ModelSession Session(string model)
     {
         ReleaseIdle();
-        var lazy = _sessions.GetOrAdd(model, name => new Lazy<ModelSession>(
-            () => new ModelSession(catalog.Resolve(name), options.Value, logger)));
+        var lazy = _sessions.GetOrAdd(model, name => new Lazy<ModelSession>(() =>
+        {
+            var own = catalog.SettingsOf(name);
+            return new ModelSession(catalog.Resolve(name), options.Value.For(own), logger, LoadedBytes(),
+                own is null ? "Inference:*" : $"Models:{name}:* ({own}) over Inference:*");
+        }));
         try
         {
             return lazy.Value;
@@ -31,6 +35,9 @@ internal sealed partial class InferenceService(ModelCatalog catalog, IOptions<In
             throw;
         }
     }
+
+    /// <summary>What the models loaded now are estimated to need (the memory check of the next load).</summary>
+    private long LoadedBytes() => _sessions.Values.Where(l => l.IsValueCreated).Sum(l => l.Value.MemoryEstimate);
 
     public Task<float> Score(string model, PreprocessedImage image, CancellationToken cancellationToken) =>
         Session(model).Score(image, cancellationToken);

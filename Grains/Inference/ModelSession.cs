@@ -23,9 +23,19 @@ internal sealed partial class ModelSession : IAsyncDisposable
     public string Device { get; }
     public long LastUsedTicks;
 
-    public ModelSession(ResolvedModel model, InferenceOptions options, ILogger logger)
+    /// <summary>The memory this model was estimated to need when it was loaded (<see cref="ModelMemory"/>).</summary>
+    public long MemoryEstimate { get; }
+
+    /// <param name="model">The model to load.</param>
+    /// <param name="options">The silo's inference settings with the model's own (<c>Models:NAME:*</c>) put over them.</param>
+    /// <param name="logger">Where the load and the settings in effect are logged.</param>
+    /// <param name="loadedBytes">What the models already loaded on this silo are estimated to need (the memory check).</param>
+    /// <param name="settingsSource">Where the settings come from, for the log.</param>
+    public ModelSession(ResolvedModel model, InferenceOptions options, ILogger logger, long loadedBytes = 0, string settingsSource = "Inference:*")
     {
         Manifest = model.Manifest;
+        // Before anything is fetched or loaded: a model this silo cannot hold fails here, in words, not by an OOM kill.
+        MemoryEstimate = ModelMemory.Check(Manifest, model.FileBytes(), options, loadedBytes);
         (_session, Device) = CreateSession(model, options, logger);
         _inputName = Manifest.Input;
         _outputName = Manifest.Output;
@@ -44,7 +54,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
         _settings = options.Effective(Device.StartsWith("cuda", StringComparison.Ordinal));
         LastUsedTicks = Environment.TickCount64;
         _batcher = new DynamicBatcher(Manifest.Name, _settings.MaxBatch, options.MaxWaitMs, options.QueueCapacity, _settings.ConcurrentRuns, NewRun, logger);
-        Log.Settings(logger, Manifest.Name, Device, _settings.MaxBatch, _settings.ConcurrentRuns, _settings.IntraOpThreads);
+        Log.Settings(logger, Manifest.Name, Device, _settings.MaxBatch, _settings.ConcurrentRuns, _settings.IntraOpThreads, options.MaxWaitMs, settingsSource, MemoryEstimate >> 20);
     }
 
     private static (InferenceSession, string) CreateSession(ResolvedModel model, InferenceOptions options, ILogger logger)
@@ -66,10 +76,24 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 Log.CudaUnavailable(logger, model.Manifest.Name, e.GetType().Name, e.Message.Split('\n')[0]);
             }
         }
-        var cpu = model.CreateSession(NewOptions(options, onCuda: false));
+        InferenceSession cpu;
+        try
+        {
+            cpu = model.CreateSession(NewOptions(options, onCuda: false));
+        }
+        catch (OnnxRuntimeException e) when (IsOutOfMemory(e))
+        {
+            throw new ModelMemoryException(model.Manifest, $"model '{model.Manifest.Name}' could not be loaded: ONNX Runtime ran out of memory ({e.Message.Split('\n')[0]}); give the silo more memory or set Inference:MemoryBudgetMiB to what it can spare, so that models which do not fit are refused before loading", e);
+        }
         Log.Loaded(logger, model.Manifest.Name, model.Manifest.Version, "cpu");
         return (cpu, "cpu");
     }
+
+    /// <summary>An ONNX Runtime failure to allocate (its messages for a failed allocation on the CPU or the device).</summary>
+    private static bool IsOutOfMemory(OnnxRuntimeException e) =>
+        e.Message.Contains("bad_alloc", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("Failed to allocate memory", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Adds the CUDA provider with ONNX Runtime's own logging held at Fatal: without CUDA it prints an error line of
@@ -190,7 +214,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Warning, Message = "CUDA requested for model {Model} but unavailable ({Error}: {Reason}); running on CPU (a GPU silo needs the CUDA 13 and cuDNN 9 runtime libraries: 'ldd' on libonnxruntime_providers_cuda.so names a missing one; Inference:Device=cpu runs on the CPU without this warning)")]
         public static partial void CudaUnavailable(ILogger logger, string model, string error, string reason);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} on {Device}: max batch {MaxBatch}, {Runs} concurrent runs, {Threads} intra-op threads (0 = ONNX Runtime's choice)")]
-        public static partial void Settings(ILogger logger, string model, string device, int maxBatch, int runs, int threads);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} on {Device}: max batch {MaxBatch}, {Runs} concurrent runs, {Threads} intra-op threads (0 = ONNX Runtime's choice), max wait {MaxWaitMs} ms, from {Source}; estimated memory {MemoryMiB} MiB")]
+        public static partial void Settings(ILogger logger, string model, string device, int maxBatch, int runs, int threads, int maxWaitMs, string source, long memoryMiB);
     }
 }

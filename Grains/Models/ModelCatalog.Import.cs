@@ -44,14 +44,16 @@ internal sealed partial class ModelCatalog
     /// Copies a model file into the catalog unless the catalog already holds these bytes there: importing a file
     /// that already lives in the catalog folder (an export written straight into it, or a second import) is a
     /// re-registration. Copying a file onto itself would fail, and the hash also catches the same file reached
-    /// through another path (a symlinked folder).
+    /// through another path (a symlinked folder). The copy is streamed and hashed on the way (see <see cref="ModelFiles"/>):
+    /// a file whose bytes are not the manifest's never appears in the catalog.
     /// </summary>
     private static void CopyUnlessThere(string source, string target, string sha256)
     {
         if (!File.Exists(source)) throw new ArgumentException($"{source} does not exist (the manifest lists it beside the model)");
         if (Path.GetFullPath(source) == Path.GetFullPath(target)) return;
         if (File.Exists(target) && string.Equals(Hashes.Sha256OfFile(target), sha256, StringComparison.OrdinalIgnoreCase)) return;
-        File.Copy(source, target, overwrite: true);
+        ModelFiles.CopyVerified(source, target, sha256, actual => new ArgumentException(
+            $"{source} has sha256 {actual} but the manifest says {sha256}: not the file the export wrote (export the model again)"));
     }
 
     /// <summary>Deletes an imported model's manifest and files.</summary>

@@ -19,6 +19,9 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
     private readonly Lazy<BlobModelCatalog?> _blob = new(() => BlobModelCatalog.From(options.Value, storage?.Value, logger));
 
     public string DefaultModel => options.Value.Default;
+
+    /// <summary>The inference settings <c>Models:NAME:*</c> gives model <paramref name="name"/>, or null.</summary>
+    public ModelSettings? SettingsOf(string name) => options.Value.SettingsOf(name);
     public string Folder => options.Value.Path;
 
     /// <summary>The blob catalog of <see cref="ModelOptions.Source"/>; null when the catalog is the local folder.</summary>

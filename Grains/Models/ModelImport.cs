@@ -38,8 +38,12 @@ internal sealed record ModelImport(string Source)
         var name = Name ?? (given is { Name.Length: > 0 } ? given.Name : Path.GetFileNameWithoutExtension(onnxPath));
         if (!ModelCatalog.NamePattern().IsMatch(name)) throw new ArgumentException($"model name '{name}' is not allowed: use lower-case letters, digits, '.', '_' and '-'");
         if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is the built-in model's name; pick another");
-        var inferred = Inspect(onnxPath);
-        var manifest = (given ?? inferred) with
+        // The graph is opened in ONNX Runtime to read the contract when there is no manifest, and to check that it
+        // loads. An exporter's manifest of a model with external data (a teacher: 4 GB) already says the contract,
+        // and opening it would load every weight (the bench measured 4.2 GB of RSS and minutes on 2 cores) just to
+        // import files; that model is first loaded where it runs, or by 'dpiqa models verify'.
+        var inferred = given is { ExternalData.Count: > 0 } ? null : Inspect(onnxPath);
+        var manifest = (given ?? inferred!) with
         {
             Name = name,
             Version = this.Version ?? given?.Version ?? "1",

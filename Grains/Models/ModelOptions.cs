@@ -24,4 +24,14 @@ public sealed class ModelOptions
     /// against the catalog's sha256 before every load.</summary>
     public string CachePath { get; set; } = System.IO.Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "model-cache");
+
+    /// <summary>Per-model inference settings, <c>Models:NAME:MaxBatch</c> and the other <see cref="ModelSettings.Keys"/>
+    /// (read from configuration by <see cref="ModelSettings.Read"/>, not by the binder: the model's name is the key).</summary>
+    internal Dictionary<string, ModelSettings> PerModel { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per-model settings that could not be read, each naming its key below <c>Models:</c>; reported at start.</summary>
+    internal List<string> SettingErrors { get; } = [];
+
+    /// <summary>The settings <c>Models:NAME:*</c> gives model <paramref name="name"/>, or null.</summary>
+    public ModelSettings? SettingsOf(string name) => PerModel.GetValueOrDefault(name);
 }

@@ -65,6 +65,22 @@ internal sealed class OnnxGraph(string name)
 
     public string Scalar(float value) => Constant([value]);
 
+    /// <summary>
+    /// A float32 initializer whose bytes live in an external-data file beside the model (<c>location</c> relative to
+    /// the model's folder, at <paramref name="offset"/>, <paramref name="length"/> bytes), as exporters write models
+    /// over protobuf's 2 GB limit.
+    /// </summary>
+    public string ExternalConstant(string location, long offset, long length, params long[] dims)
+    {
+        var n = $"weight_{_next++}";
+        var tensor = new ProtoWriter().PackedInts(1, dims).Int(2, ElemFloat).String(8, n);
+        foreach (var (key, value) in new[] { ("location", location), ("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("length", length.ToString(System.Globalization.CultureInfo.InvariantCulture)) })
+            tensor.Message(13, new ProtoWriter().String(1, key).String(2, value));
+        tensor.Int(14, 1); // data_location = EXTERNAL
+        _initializers.Add(tensor);
+        return n;
+    }
+
     public string Int64s(params long[] values)
     {
         var n = $"const_{_next++}";

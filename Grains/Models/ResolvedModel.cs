@@ -3,7 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 namespace DpIqa.Models;
 
 /// <summary>A model ready to load: its manifest and where its verified bytes come from.</summary>
-internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Action? fetch = null)
+internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Func<byte[]>? builtIn, Func<IReadOnlySet<string>>? fetch = null,
+    Func<long>? remoteBytes = null)
 {
     public ModelManifest Manifest { get; } = manifest;
 
@@ -14,10 +15,12 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     public void Verify()
     {
         if (OnnxPath is null) return;
-        fetch?.Invoke(); // a model from a blob catalog: into the local cache first
-        CheckHash(OnnxPath, Manifest.Sha256);
+        // A model from a blob catalog goes into the local cache first, which checks what it fetches or finds: a
+        // second pass over gigabytes would only cost time.
+        var checkedNow = fetch?.Invoke() ?? new HashSet<string>();
+        if (!checkedNow.Contains(Manifest.File)) CheckHash(OnnxPath, Manifest.Sha256);
         foreach (var (file, sha) in Manifest.ExternalData ?? [])
-            CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
+            if (!checkedNow.Contains(file)) CheckHash(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(OnnxPath)!, file), sha);
     }
 
     private void CheckHash(string path, string expected)
@@ -28,7 +31,21 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
             throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
     }
 
-    /// <summary>The verified ONNX bytes.</summary>
+    /// <summary>
+    /// The size of the model's files (the graph and its external data), known before they are fetched: from the blob
+    /// catalog for a model not yet in the cache, else from the files. What the memory check before a load goes by.
+    /// </summary>
+    public long FileBytes()
+    {
+        if (builtIn is not null) return builtIn().LongLength;
+        if (remoteBytes is not null) return remoteBytes();
+        var folder = System.IO.Path.GetDirectoryName(OnnxPath!)!;
+        return (Manifest.ExternalData?.Keys ?? Enumerable.Empty<string>()).Append(Manifest.File)
+            .Select(f => new FileInfo(System.IO.Path.Combine(folder, f))).Sum(f => f.Exists ? f.Length : 0);
+    }
+
+    /// <summary>The verified ONNX bytes, whole in memory: for the built-in model and tests only. Imported models are
+    /// loaded from their file (<see cref="CreateSession"/>), never read whole (a teacher's graph plus data is 4 GB).</summary>
     public byte[] Load()
     {
         if (builtIn is not null) return builtIn();

@@ -37,9 +37,28 @@ internal sealed class ShardScorer
     public async Task<ShardOutcome> Score(ShardLease lease, CancellationToken cancellationToken)
     {
         var items = ItemList.Decode(await Jobs.JobLayout.ReadShardFile(_store, lease.ItemList, cancellationToken));
-        var session = _inference.Session(lease.Model);
+        ModelSession session;
+        ModelSession? teacher;
+        try
+        {
+            session = _inference.Session(lease.Model);
+            teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);
+        }
+        catch (ModelMemoryException e)
+        {
+            // This silo cannot hold the model: every image of the shard says so (kind inference), rather than the
+            // shard going back to the queue to fail here again, or the silo being killed for running out of memory.
+            var model = lease.Model == e.Manifest.Name ? e.Manifest : _inference.Session(lease.Model).Manifest;
+            var failed = items.Select(item => new ImageResult
+            {
+                Path = item.Path, Status = ImageResult.Error, ErrorKind = ImageErrorKind.Inference.Name(), ErrorMessage = e.Message,
+                Model = model.Name, ModelVersion = model.Version, ModelSha256 = model.Sha256,
+            }).ToArray();
+            foreach (var _ in failed) DpIqaMetrics.ImageDone(model.Name, ImageErrorKind.Inference.Name());
+            await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(failed, lease.Format), cancellationToken);
+            return Aggregate(failed, lease.ResultFile, model.Version);
+        }
         var manifest = session.Manifest;
-        var teacher = lease.Cascade is null ? null : _inference.Session(lease.Cascade.Teacher);
         var results = new ImageResult[items.Count];
         // Incremental: an image whose version is the one its cached score was computed for is neither fetched nor scored.
         // The fast path's scores differ slightly from the exact path's, so each path has its own cached scores.

@@ -33,6 +33,19 @@ internal static class TinyModels
         Write(folder, name, g.ToModel("dpiqa-tests", $"mean pixel; fails above {failAbove}", new Dictionary<string, string>()), null);
     }
 
+    /// <summary>score = the number of images in the run that scored it (its batch size): what batch a model ran with.</summary>
+    public static void AddBatchSize(string folder, string name)
+    {
+        var g = new OnnxGraph(name);
+        var image = g.Input("image", "batch", 3, 512, 512);
+        var mean = g.Node("ReduceMean", [image], null, ("axes", new long[] { 1, 2, 3 }), ("keepdims", 1L)); // [N,1,1,1]
+        var batch = g.Node("Cast", [g.Node("Gather", [g.Node("Shape", [image]), g.Int64s(0)], null, ("axis", 0L))], null, ("to", 1L)); // [1]
+        var score = g.Node("Add", [g.Node("Mul", [mean, g.Scalar(0f)]), batch]);
+        g.Node("Flatten", [score], "score", ("axis", 1L));
+        g.Output("score", "batch", 1);
+        Write(folder, name, g.ToModel("dpiqa-tests", "batch size", new Dictionary<string, string>()), null);
+    }
+
     private static void Write(string folder, string name, byte[] bytes, double[]? scoreRange)
     {
         Directory.CreateDirectory(folder);

@@ -5,10 +5,10 @@ namespace DpIqa.Dedup;
 /// <summary>
 /// Groups 64-bit perceptual hashes whose Hamming distance is at most D, transitively (connected components), without
 /// comparing all pairs: multi-index hashing. The 64 bits are split into m blocks; two hashes within D differ in at
-/// most floor(D/m) bits in at least one block (pigeonhole), so each hash probes, per block, the table buckets of every
-/// block value within that radius of its own, and only those candidates are compared in full (popcount). m is chosen
-/// per run from the count of distinct hashes to keep probes times bucket sizes small (<see cref="Plan"/>). Equal hashes
-/// are joined first and indexed once.
+/// most floor(D/m) bits in at least one block (pigeonhole). Per block, the hashes are bucketed by their block value, each
+/// bucket probes the buckets of every block value within that radius of its own, and only the hashes of those bucket
+/// pairs are compared in full (popcount); pairs found join groups in a union-find. m is chosen per run from the count of
+/// distinct hashes (<see cref="Plan"/>). Equal hashes are joined first and indexed once. Buckets run in parallel.
 /// </summary>
 internal static class DuplicateIndex
 {
@@ -43,8 +43,7 @@ internal static class DuplicateIndex
         for (int b = 0; b < blocks; b++)
         {
             int bits = baseBits + (b < extra ? 1 : 0);
-            var table = new BlockTable(distinct, shift, bits);
-            table.Join(distinct, distance, radius, (u, v) => sets.Union(representative[u], representative[v]));
+            foreach (var (u, v) in new BlockTable(distinct, shift, bits).Pairs(distance, radius)) sets.Union(representative[u], representative[v]);
             shift += bits;
         }
         return sets;
@@ -54,20 +53,21 @@ internal static class DuplicateIndex
     public static int Distance(ulong a, ulong b) => BitOperations.PopCount(a ^ b);
 
     /// <summary>
-    /// Blocks m (2..8) and the radius floor(D/m) probed in each, minimising the estimated work per hash: probes
-    /// (block values within the radius) plus candidates (probes times the expected bucket size, n / 2^table bits).
+    /// Blocks m (3..8, so a block's table of 2^bits buckets stays at most 2^22) and the radius floor(D/m) probed in each,
+    /// minimising the estimated work: per block, the table itself, one visit per non-empty bucket and probe (a cache
+    /// miss, weighted 50), and the full comparisons, n^2 / 2^bits per probe, halved (each bucket pair is seen once).
     /// </summary>
     internal static (int Blocks, int Radius) Plan(int n, int distance)
     {
-        (int, int) best = (2, distance / 2);
+        (int, int) best = (8, distance / 8);
         double bestCost = double.MaxValue;
-        for (int m = 2; m <= 8; m++)
+        for (int m = 3; m <= 8; m++)
         {
-            int r = distance / m, bits = 64 / m;
+            int r = distance / m, bits = (64 + m - 1) / m;
             double probes = 0;
             for (int i = 0; i <= r; i++) probes += Choose(bits, i);
-            double bucket = n / Math.Pow(2, Math.Min(bits, BlockTable.TableBits(n)));
-            double cost = m * probes * (1 + bucket);
+            double buckets = Math.Pow(2, bits);
+            double cost = m * (buckets + probes * (50 * Math.Min(n, buckets) + (double)n * n / buckets / 2));
             if (cost < bestCost) (best, bestCost) = ((m, r), cost);
         }
         return best;
@@ -81,73 +81,77 @@ internal static class DuplicateIndex
     }
 
     /// <summary>
-    /// One block's table: the distinct hashes ordered by their block value's bucket (CSR: bucket starts, then the
-    /// members); a block value of more bits than the table has is hashed into it (the full comparison sorts out the mix).
+    /// One block's table: the distinct hashes ordered by their block value (CSR: bucket starts, then the members and their
+    /// hashes, so a bucket is one contiguous run). Every member of a bucket has the same probes, so the probes are made
+    /// per bucket, and each pair of buckets within the radius is compared once (the lower one probes the higher).
     /// </summary>
     private sealed class BlockTable
     {
-        private readonly int _shift, _bits, _tableBits;
+        private readonly int _shift, _bits;
         private readonly ulong _blockMask;
         private readonly int[] _start;
         private readonly int[] _members;
         private readonly ulong[] _memberHashes;
-
-        /// <summary>Table size: about twice the hashes (at least 2^10, at most 2^22 buckets).</summary>
-        public static int TableBits(int n) => Math.Clamp(BitOperations.Log2((uint)Math.Max(n, 1)) + 2, 10, 22);
+        private readonly int[] _occupied;
 
         public BlockTable(ulong[] hashes, int shift, int bits)
         {
             _shift = shift;
             _bits = bits;
-            _blockMask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
-            _tableBits = Math.Min(bits, TableBits(hashes.Length));
-            int buckets = 1 << _tableBits;
+            _blockMask = (1UL << bits) - 1;
+            int buckets = 1 << bits;
             _start = new int[buckets + 1];
-            foreach (var h in hashes) _start[Bucket(Block(h)) + 1]++;
+            foreach (var h in hashes) _start[(int)Block(h) + 1]++;
             for (int i = 0; i < buckets; i++) _start[i + 1] += _start[i];
-            var fill = _start[..^1].Clone() as int[] ?? throw new InvalidOperationException();
+            var fill = new int[buckets];
+            Array.Copy(_start, fill, buckets);
             _members = new int[hashes.Length];
             _memberHashes = new ulong[hashes.Length];
             for (int i = 0; i < hashes.Length; i++)
             {
-                int at = fill[Bucket(Block(hashes[i]))]++;
+                int at = fill[(int)Block(hashes[i])]++;
                 _members[at] = i;
                 _memberHashes[at] = hashes[i];
             }
+            var occupied = new List<int>();
+            for (int k = 0; k < buckets; k++)
+                if (_start[k + 1] > _start[k]) occupied.Add(k);
+            _occupied = occupied.ToArray();
         }
 
         private ulong Block(ulong hash) => (hash >> _shift) & _blockMask;
 
-        // Fibonacci hashing: block values one bit apart land in unrelated buckets, so every probe of a block wider than
-        // the table scans a different bucket (masking would send flips of the high bits back to the same one).
-        private int Bucket(ulong block) => _tableBits == _bits ? (int)block : (int)((block * 0x9E3779B97F4A7C15UL) >> (64 - _tableBits));
-
-        /// <summary>Calls <paramref name="join"/>(u, v), u &lt; v, for every pair within <paramref name="distance"/> that this block finds.</summary>
-        public void Join(ulong[] hashes, int distance, int radius, Action<int, int> join)
+        /// <summary>Every pair (u, v) within <paramref name="distance"/> that this block finds (some may come again from another block).</summary>
+        public List<(int, int)> Pairs(int distance, int radius)
         {
-            Span<int> flips = stackalloc int[Math.Max(radius, 1)];
-            for (int u = 0; u < hashes.Length; u++)
+            var found = new List<(int, int)>();
+            object gate = new();
+            Parallel.For(0, _occupied.Length, () => new List<(int, int)>(), (i, _, local) =>
             {
-                ulong hash = hashes[u], block = Block(hash);
-                Probe(block, 0, 0, radius, flips, u, hash, distance, join);
-            }
+                int bucket = _occupied[i];
+                Probe(bucket, bucket, 0, 0, radius, distance, local);
+                return local;
+            }, local => { lock (gate) found.AddRange(local); });
+            return found;
         }
 
-        /// <summary>Visits every block value that differs from <paramref name="block"/> in at most <paramref name="radius"/> bits (each once: flips in increasing bit order).</summary>
-        private void Probe(ulong block, int firstBit, int depth, int radius, Span<int> flips, int u, ulong hash, int distance, Action<int, int> join)
+        /// <summary>Visits every block value within <paramref name="radius"/> bits of <paramref name="bucket"/> (each once: flips in increasing bit order).</summary>
+        private void Probe(int bucket, int probe, int firstBit, int depth, int radius, int distance, List<(int, int)> found)
         {
-            Scan(Bucket(block), u, hash, distance, join);
+            if (probe >= bucket) Compare(bucket, probe, distance, found);
             if (depth == radius) return;
-            for (int bit = firstBit; bit < _bits; bit++)
-                Probe(block ^ (1UL << bit), bit + 1, depth + 1, radius, flips, u, hash, distance, join);
+            for (int bit = firstBit; bit < _bits; bit++) Probe(bucket, probe ^ (1 << bit), bit + 1, depth + 1, radius, distance, found);
         }
 
-        private void Scan(int bucket, int u, ulong hash, int distance, Action<int, int> join)
+        private void Compare(int a, int b, int distance, List<(int, int)> found)
         {
-            for (int i = _start[bucket], end = _start[bucket + 1]; i < end; i++)
+            int aStart = _start[a], aEnd = _start[a + 1], bStart = _start[b], bEnd = _start[b + 1];
+            if (bStart == bEnd) return;
+            for (int i = aStart; i < aEnd; i++)
             {
-                int v = _members[i];
-                if (v > u && BitOperations.PopCount(hash ^ _memberHashes[i]) <= distance) join(u, v);
+                ulong h = _memberHashes[i];
+                for (int j = a == b ? i + 1 : bStart; j < bEnd; j++)
+                    if (BitOperations.PopCount(h ^ _memberHashes[j]) <= distance) found.Add((_members[i], _members[j]));
             }
         }
     }

@@ -68,7 +68,7 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
         var (source, planted) = Source();
         var outDir = Path.Combine(_dir.Path, "out");
         Assert.Equal(0, await ScoreCommand.Run([source], null, outDir, ResultFormat.Csv, shardSize: 3, [], json: true, verbose: false, CancellationToken.None,
-            rejectBelow: 0.2, dedup: DedupMode.Near));
+            rejectBelow: 0.2, report: true, dedup: DedupMode.Near));
         var rows = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
         var byPath = rows.ToDictionary(r => r.Path);
         var lines = Duplicates(outDir);
@@ -111,6 +111,13 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((3L, 8L, 5L), (dup.GetProperty("groups").GetInt64(), dup.GetProperty("images_in_groups").GetInt64(), dup.GetProperty("rejected").GetInt64()));
         var curation = summary.RootElement.GetProperty("curation");
         Assert.Equal(((long)keep.Count, (long)reasons.Count), (curation.GetProperty("keep").GetInt64(), curation.GetProperty("reject").GetInt64()));
+
+        // The report shows each group as a row of thumbnails with the kept copy marked.
+        var report = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("<h2>Duplicates</h2>", report);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(report, "<h3>Group ").Count);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(report, ">KEPT<").Count);
+        Assert.Equal(5, System.Text.RegularExpressions.Regex.Matches(report, "</b> rejected<").Count);
 
         // Every image has its content hash; the photos' pHashes are the reference's.
         Assert.All(rows, r => Assert.Matches("^[0-9a-f]{32}$", r.ContentMd5!));

@@ -16,7 +16,9 @@ internal static class JobDedup
 {
     /// <summary>
     /// The default <c>--dedup-distance</c>, from the accuracy table in docs/duplicates.md (<c>dedup accuracy</c> bench):
-    /// the distance that finds most variant pairs while distinct images stay apart.
+    /// on the generated set no pair of distinct images is within 12, and recall grows with D (92.2% of variant pairs within 8,
+    /// 95.4% within 10); what bounds D is scale: among 1,000,000 unrelated (random balanced) hashes, 315 chance groups form at
+    /// 8, 10,101 at 10 and 127,897 at 12 (<c>dedup index 1000000 --distance D</c>).
     /// </summary>
     public const int DefaultDistance = 8;
 

@@ -33,8 +33,8 @@ internal static class PerceptualHash
     internal static unsafe byte[] Grey32(ReadOnlySpan<byte> rgba, int width, int height, int stride)
     {
         if (rgba.Length < (long)stride * (height - 1) + width * 4) throw new ArgumentException("source too small", nameof(rgba));
-        var horizontal = PilBilinearResize.Precompute(width, Side, filter: PilBilinearResize.Filter.Lanczos);
-        var vertical = PilBilinearResize.Precompute(height, Side, filter: PilBilinearResize.Filter.Lanczos);
+        var horizontal = Coefficients(width);
+        var vertical = Coefficients(height);
         int rowFirst = vertical.Start[0];
         int rowLast = vertical.Start[Side - 1] + vertical.Count[Side - 1];
         // Horizontal pass first, rounded to 8 bits (as Pillow does), over the rows the vertical pass reads.
@@ -71,6 +71,19 @@ internal static class PerceptualHash
             }
         }
         return output;
+    }
+
+    // Lanczos taps to 32 pixels for one input size: a 6,000-pixel side has 32 x 1,129 of them, two sin() each, worth
+    // keeping, and a dataset's images come in few sizes. Bounded: a dataset of many sizes keeps the first ones.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, PilBilinearResize.Coefficients> Taps = new();
+    private const int TapsKept = 256;
+
+    private static PilBilinearResize.Coefficients Coefficients(int size)
+    {
+        if (Taps.TryGetValue(size, out var c)) return c;
+        c = PilBilinearResize.Precompute(size, Side, filter: PilBilinearResize.Filter.Lanczos);
+        if (Taps.Count < TapsKept) Taps.TryAdd(size, c);
+        return c;
     }
 
     /// <summary>Pillow's rgb2l: L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, as ints.</summary>

@@ -141,6 +141,17 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
+    [InlineData(new[] { "--dedup-distance", "6" }, "error: --dedup-distance sets how far near-duplicates may be: add --dedup near")]
+    [InlineData(new[] { "--dedup", "exact", "--dedup-distance", "6" }, "error: --dedup-distance sets how far near-duplicates may be: add --dedup near")]
+    [InlineData(new[] { "--dedup", "near", "--dedup-distance", "40" }, "error: --dedup-distance 40 is out of range: give 0 to 24 bits (default 8)")]
+    public async Task A_malformed_dedup_request_is_one_error_line_and_exit_code_2(string[] options, string expected)
+    {
+        File.WriteAllBytes(_dir.Sub("in/a.png"), File.ReadAllBytes(Photo("skimage-chelsea.png")));
+        var (code, lines) = await Cli.CliInProcess.Run(["score", Path.Combine(_dir.Path, "in"), "--out", Path.Combine(_dir.Path, "out"), .. options]);
+        Assert.Equal((2, expected), (code, Assert.Single(lines)));
+    }
+
+    [Theory]
     [InlineData(ModelManifest.HigherIsBetter, "b/bright.png")]
     [InlineData(ModelManifest.LowerIsBetter, "b/dark.png")]
     public async Task The_kept_copy_follows_the_models_direction(string direction, string expectedKept)

@@ -25,6 +25,13 @@ internal static class SummaryTable
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
         Console.WriteLine();
         if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {F(c.Threshold)}): keep.txt, reject.txt");
+        if (summary.Duplicates is { } dup)
+        {
+            Console.WriteLine($"duplicates ({dup.Mode.ToString().ToLowerInvariant()}{(dup.Distance is { } dd ? $", distance {dd}" : "")}): {dup.Groups} groups, {dup.ImagesInGroups} images in them, " +
+                $"{dup.Rejected} rejected{(dup.Unhashed > 0 ? $", {dup.Unhashed} without a hash not grouped" : "")}: duplicates.csv");
+            foreach (var r in dup.ReplacedImages) Console.WriteLine($"  replaced: {r.Path} by a better copy {r.By}");
+            if (dup.Replaced > dup.ReplacedImages.Count) Console.WriteLine($"  ... {dup.Replaced - dup.ReplacedImages.Count} more replaced");
+        }
         if (summary.Cascade is { } cascade) Console.WriteLine($"cascade: teacher {cascade.Teacher} rescored {cascade.Rescored}, changed side {cascade.ChangedSide} ({cascade.ChangedToKeep} to keep, {cascade.ChangedToReject} to reject)");
         if (summary.Evaluation is { } evaluation) EvaluationTable.Print(evaluation);
         if (summary.Actions is { } a)

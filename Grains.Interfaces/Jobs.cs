@@ -51,6 +51,22 @@ public sealed record JobSpec
     [Id(16)] public string? ScoreCacheFile { get; init; }
     /// <summary>Preprocessing path (<c>--preprocess</c>); null: the model's default (its manifest's <c>preprocess</c>, normally exact).</summary>
     [Id(17)] public PreprocessPath? Preprocess { get; init; }
+    /// <summary>
+    /// Duplicates (<c>--dedup</c>): once every shard is done, group the job's images (equal content hash, or pHash within
+    /// <see cref="DedupDistance"/>), keep the best-scoring one of each group, reject the others; null: no grouping.
+    /// </summary>
+    [Id(18)] public DedupMode? Dedup { get; init; }
+    /// <summary>Largest pHash Hamming distance (bits of 64) between near-duplicates (<c>--dedup-distance</c>); null: the default.</summary>
+    [Id(19)] public int? DedupDistance { get; init; }
+}
+
+/// <summary>How <c>--dedup</c> decides that two images are copies of one another.</summary>
+public enum DedupMode
+{
+    /// <summary>Same bytes: equal content hash (the blob's Content-MD5, else the MD5 of the file).</summary>
+    Exact = 1,
+    /// <summary>Look alike: perceptual hashes within the Hamming distance, grouped transitively (connected components).</summary>
+    Near = 2,
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -148,4 +164,6 @@ public sealed record ShardLease
     [Id(10)] public string? ScoreCacheFile { get; init; }
     /// <summary>Preprocessing path the job asks for (resolved from the job and the model when the job started).</summary>
     [Id(11)] public PreprocessPath Preprocess { get; init; }
+    /// <summary>The job groups duplicates: a cached score stored without the image's hashes is not reused (the image is scored again).</summary>
+    [Id(12)] public bool Dedup { get; init; }
 }

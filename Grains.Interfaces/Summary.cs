@@ -73,7 +73,37 @@ public sealed record JobSummary
     [Id(12)] public CurationActionsResult? Actions { get; init; }
     /// <summary>The preprocessing path the job asked for (each result row says which path scored that image).</summary>
     [Id(13)] public PreprocessPath Preprocess { get; init; }
+    /// <summary>What <c>--dedup</c> found (null without it); the groups themselves are in duplicates.csv.</summary>
+    [Id(14)] public DuplicatesResult? Duplicates { get; init; }
 }
+
+/// <summary>Duplicate groups of a job (<c>--dedup</c>): counts, and the images a better new copy replaced (schedules).</summary>
+[GenerateSerializer, Alias("dpiqa.DuplicatesResult")]
+public sealed record DuplicatesResult
+{
+    /// <summary><c>exact</c> or <c>near</c>.</summary>
+    [Id(0)] public DedupMode Mode { get; init; }
+    /// <summary>The Hamming distance of <c>near</c> (null for <c>exact</c>).</summary>
+    [Id(1)] public int? Distance { get; init; }
+    /// <summary>Groups of two or more images.</summary>
+    [Id(2)] public long Groups { get; init; }
+    /// <summary>Images in those groups (kept and rejected).</summary>
+    [Id(3)] public long ImagesInGroups { get; init; }
+    /// <summary>Images rejected as duplicates: every member of a group but the kept one.</summary>
+    [Id(4)] public long Rejected { get; init; }
+    /// <summary>Scored images without the hash the mode needs (e.g. a cached score from before hashes), left out of grouping.</summary>
+    [Id(5)] public long Unhashed { get; init; }
+    /// <summary>
+    /// Images the previous run kept that this run rejects because a better new copy arrived (schedules): how many.
+    /// </summary>
+    [Id(6)] public long Replaced { get; init; }
+    /// <summary>The first of them (at most 100): the old image and the new copy kept instead.</summary>
+    [Id(7)] public List<ReplacedImage> ReplacedImages { get; init; } = [];
+}
+
+/// <summary>An image kept by the previous run and replaced by a better new copy in this one.</summary>
+[GenerateSerializer, Alias("dpiqa.ReplacedImage")]
+public sealed record ReplacedImage([property: Id(0)] string Path, [property: Id(1)] string By);
 
 /// <summary>Tags set and blobs quarantined by a job's curation actions; failures are counted and listed, never fatal.</summary>
 [GenerateSerializer, Alias("dpiqa.CurationActionsResult")]

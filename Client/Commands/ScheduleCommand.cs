@@ -153,6 +153,7 @@ internal static class ScheduleCommand
         if (job.PerFolder) rules.Add("per folder");
         if (job.Tag) rules.Add("tag");
         if (job.Quarantine is { } q) rules.Add($"quarantine to {q}");
+        if (job.Dedup is { } dedup) rules.Add(dedup == DedupMode.Near ? $"dedup near (distance {job.DedupDistance ?? DpIqa.Dedup.JobDedup.DefaultDistance})" : "dedup exact");
         rules.Add($"drift threshold {F(s.Spec.DriftThreshold)}");
         Console.WriteLine($"  curation: {string.Join(", ", rules)}");
         Console.WriteLine(s.Runs.Count == 0 ? "  no runs yet" : "  runs (newest first):");
@@ -179,6 +180,7 @@ internal sealed class CurationOptions
     public required Option<bool> PerFolder { get; init; }
     public required Option<bool> Tag { get; init; }
     public required Option<string?> Quarantine { get; init; }
+    public DedupOptions Dedup { get; } = new();
 
     public static CurationOptions Create() => new()
     {
@@ -198,12 +200,13 @@ internal sealed class CurationOptions
         command.Options.Add(PerFolder);
         command.Options.Add(Tag);
         command.Options.Add(Quarantine);
+        Dedup.AddTo(command);
     }
 
     public JobSpec Apply(System.CommandLine.ParseResult parse, JobSpec spec)
     {
         var quarantine = JobRequestValidation.Quarantine(parse.GetValue(Quarantine));
-        return spec with
+        return Dedup.Apply(parse, spec) with
         {
             RejectBelow = parse.GetValue(RejectBelow),
             KeepTopPercent = parse.GetValue(KeepTop),

@@ -29,20 +29,24 @@ internal static class ScoreCommand
         var judge = new JudgeOptions();
         var report = new Option<bool>("--report") { Description = "Also write report.html (plots, worst and best images) into the --out folder" };
         var preprocess = CommonOptions.Preprocess();
+        var dedup = new DedupOptions();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
             inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report, preprocess,
         };
         judge.AddTo(command);
+        dedup.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var dedupSpec = dedup.Apply(parse, new JobSpec { Sources = [], Model = "", Output = "" });
             var settings = CommonOptions.Settings(parse, modelsPath).ToList();
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
             return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
                 Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
                 parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
                 judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report),
-                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental), CommonOptions.Preprocess(parse, preprocess));
+                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental), CommonOptions.Preprocess(parse, preprocess),
+                dedupSpec.Dedup, dedupSpec.DedupDistance);
         });
         return command;
     }
@@ -50,7 +54,8 @@ internal static class ScoreCommand
     public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
         double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false,
-        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false, PreprocessPath? preprocess = null)
+        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false, PreprocessPath? preprocess = null,
+        DedupMode? dedup = null, int? dedupDistance = null)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -69,6 +74,8 @@ internal static class ScoreCommand
             PerFolder = perFolder,
             Incremental = incremental,
             Preprocess = preprocess,
+            Dedup = dedup,
+            DedupDistance = dedupDistance,
         };
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in JobLayout.ShardFolders)

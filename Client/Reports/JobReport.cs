@@ -23,6 +23,9 @@ internal static class JobReport
     /// <summary>Worst and best images shown as thumbnails.</summary>
     public const int Extremes = 12;
 
+    /// <summary>Duplicate groups shown (the largest), and images shown per group.</summary>
+    public const int DuplicateGroupsShown = 5, DuplicatesPerGroupShown = 8;
+
     private sealed record Row(ImageResult Result, int Shard);
 
     public static Task<string> Write(ObjectStore store, JobSpec spec, JobStatus status, JobSummary summary, IReadOnlyList<string> resultFiles,
@@ -71,6 +74,8 @@ internal static class JobReport
         else Image(html, Plots.ErrorKinds(kinds), "error records by kind");
 
         if (job.Spec.Labels is not null) await Labels(html, store, job, rows.Select(r => r.Result).ToList(), cancellationToken);
+
+        if (s.Duplicates is { } dup) await Duplicates(html, store, job, rows, dup, cancellationToken);
 
         var byScore = scored.OrderBy(r => r.Result.Score!.Value).ThenBy(r => r.Result.Path, StringComparer.Ordinal).ToList();
         var worst = byScore.Take(Extremes).ToList();
@@ -187,7 +192,30 @@ internal static class JobReport
         return locations;
     }
 
-    private static async Task Thumbnails(StringBuilder html, ObjectStore store, List<Row> rows, Dictionary<string, string> locations, CancellationToken cancellationToken)
+    /// <summary>The largest duplicate groups (duplicates.csv lists them largest first), one row of thumbnails each, the kept copy marked.</summary>
+    private static async Task Duplicates(StringBuilder html, ObjectStore store, ReportJob job, List<Row> rows, DuplicatesResult dup, CancellationToken cancellationToken)
+    {
+        html.Append("<h2>Duplicates</h2>\n<p>").Append(dup.Mode.ToString().ToLowerInvariant()).Append(dup.Distance is { } d ? $" (pHash distance at most {d})" : " (same bytes)")
+            .Append(": ").Append(dup.Groups).Append(" groups, ").Append(dup.ImagesInGroups).Append(" images in them, ").Append(dup.Rejected).Append(" rejected")
+            .Append(dup.Replaced > 0 ? $", {dup.Replaced} kept before and replaced by a better copy" : "").Append(".</p>\n");
+        var content = await store.TryRead(Jobs.JobLayout.DuplicatesList(job.Spec.Output), cancellationToken);
+        if (content is null || dup.Groups == 0) return;
+        var byPath = rows.GroupBy(r => r.Result.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var groups = ResultFiles.ParseCsv(Encoding.UTF8.GetString(content)).Skip(1).Where(f => f.Count >= 5)
+            .GroupBy(f => f[0]).Take(DuplicateGroupsShown).ToList();
+        var shown = groups.SelectMany(g => g.Take(DuplicatesPerGroupShown)).Where(f => byPath.ContainsKey(f[1])).Select(f => byPath[f[1]]).ToList();
+        var locations = await Locations(store, job, shown, cancellationToken);
+        foreach (var g in groups)
+        {
+            var kept = g.Where(f => f[3] == "true").Select(f => f[1]).ToHashSet(StringComparer.Ordinal);
+            html.Append("<h3>Group ").Append(E(g.Key)).Append(": ").Append(g.Count()).Append(" images</h3>\n");
+            var members = g.Take(DuplicatesPerGroupShown).Where(f => byPath.ContainsKey(f[1])).Select(f => byPath[f[1]]).ToList();
+            await Thumbnails(html, store, members, locations, cancellationToken, r => kept.Contains(r.Result.Path) ? "KEPT" : "rejected");
+        }
+    }
+
+    private static async Task Thumbnails(StringBuilder html, ObjectStore store, List<Row> rows, Dictionary<string, string> locations, CancellationToken cancellationToken,
+        Func<Row, string>? mark = null)
     {
         if (rows.Count == 0) { html.Append("<p>No image was scored.</p>\n"); return; }
         html.Append("<div class=\"grid\">\n");
@@ -211,6 +239,7 @@ internal static class JobReport
             if (problem is not null) html.Append("<p class=\"note\">no thumbnail: ").Append(E(problem)).Append("</p>");
             html.Append("<figcaption><b>").Append(N(row.Result.Score)).Append("</b>");
             if (row.Result.TeacherScore is { } t) html.Append(" (teacher ").Append(N(t)).Append(')');
+            if (mark is not null) html.Append(' ').Append(mark(row) == "KEPT" ? "<b style=\"color:#070\">KEPT</b>" : E(mark(row)));
             html.Append("<br>").Append(E(row.Result.Path)).Append("</figcaption></figure>\n");
         }
         html.Append("</div>\n");

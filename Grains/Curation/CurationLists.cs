@@ -26,6 +26,7 @@ internal static class CurationLists
             throw new ArgumentException($"--reject-bottom-percent {b} is out of range: give a percentage above 0 and below 100");
         if (spec.PerFolder && spec.KeepTopPercent is null && spec.RejectBottomPercent is null)
             throw new ArgumentException("--per-folder applies the percent rules within each top-level folder: add --keep-top-percent P or --reject-bottom-percent P");
+        Dedup.JobDedup.Validate(spec);
         if (spec.Quarantine is { } q) Locations.CheckBlobNames(Locations.Blob(q), $"--quarantine {q}");
         if ((spec.Tag || spec.Quarantine is not null) && spec.Sources.FirstOrDefault(s => !Locations.IsBlob(s)) is { } local)
             throw new ArgumentException($"--tag and --quarantine act on blobs, and source '{local}' is not in blob storage: drop them or use a container source");

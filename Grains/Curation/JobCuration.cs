@@ -12,17 +12,25 @@ namespace DpIqa.Curation;
 internal static class JobCuration
 {
     public static bool HasWork(JobSpec spec) =>
-        CurationLists.HasRule(spec) || spec.Tag || spec.Quarantine is not null || spec.DriftThreshold is not null;
+        CurationLists.HasRule(spec) || spec.Tag || spec.Quarantine is not null || spec.DriftThreshold is not null || spec.Dedup is not null;
 
-    public sealed record Outcome(CurationResult? Lists, CurationActionsResult? Actions, DriftReport? Drift);
+    public sealed record Outcome(CurationResult? Lists, CurationActionsResult? Actions, DriftReport? Drift, DuplicatesResult? Duplicates);
 
     /// <param name="shards">Per counted shard, in order: its item list and its counted result file.</param>
     /// <param name="current">The job's statistics (summary.json's "all").</param>
+    /// <param name="lowerIsBetter">The model's direction, which decides the copy --dedup keeps.</param>
+    /// <param name="previousKeep">The previous run's keep list (schedules with --dedup), null when it has none.</param>
     public static async Task<Outcome> Run(ObjectStore store, JobSpec spec, string jobId, string model, ScoreAggregate all,
         IReadOnlyDictionary<string, ScoreAggregate> byFolder, IReadOnlyList<(string ItemList, string ResultFile)> shards,
-        ScoreSummary current, JobSummary? previous, CancellationToken cancellationToken)
+        ScoreSummary current, JobSummary? previous, CancellationToken cancellationToken,
+        bool lowerIsBetter = false, IReadOnlySet<string>? previousKeep = null)
     {
         bool rule = CurationLists.HasRule(spec);
+        // Dedup first: the rule then judges the images dedup kept, and its percentiles are theirs.
+        var dedup = spec.Dedup is null ? null
+            : await Dedup.JobDedup.Run(store, spec, shards.Select(s => s.ResultFile).ToList(), lowerIsBetter, spec.PreviousJob is not null, previousKeep, cancellationToken);
+        if (dedup is not null) (all, byFolder) = (dedup.KeptAll, dedup.KeptByFolder);
+        bool lists = rule || dedup is not null;
         double jobThreshold = CurationLists.Threshold(spec, all);
         var folderThresholds = spec.PerFolder
             ? byFolder.ToDictionary(f => f.Key, f => CurationLists.Threshold(spec, f.Value))
@@ -33,8 +41,9 @@ internal static class JobCuration
         long kept = 0, rejected = 0;
         var fresh = new List<double>();
         var existing = new List<double>();
-        foreach (var (itemList, resultFile) in shards)
+        for (int s = 0; s < shards.Count; s++)
         {
+            var (itemList, resultFile) = shards[s];
             var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, resultFile, cancellationToken), spec.Format);
             var items = actions.Wanted ? ItemList.Decode(await Jobs.JobLayout.ReadShardFile(store, itemList, cancellationToken)) : null;
             var verdicts = new List<Verdict>(rows.Count);
@@ -42,11 +51,25 @@ internal static class JobCuration
             {
                 var row = rows[i];
                 double threshold = folderThresholds?.GetValueOrDefault(SourceListing.TopFolder(row.Path), jobThreshold) ?? jobThreshold;
-                bool isKept = Cascade.CascadeRules.DecidingScore(row) is { } s && s >= threshold; // the cascade teacher's score decides where it rescored; error records are always rejected
-                if (rule)
+                var deciding = Cascade.CascadeRules.DecidingScore(row); // the cascade teacher's score decides where it rescored
+                bool isKept = deciding is { } d && d >= threshold; // error records are always rejected
+                Dedup.JobDedup.Rejection duplicate = default;
+                bool isDuplicate = dedup is not null && dedup.Rejected.TryGetValue(Dedup.JobDedup.Key(s, i), out duplicate);
+                if (isDuplicate) isKept = false;
+                if (lists)
                 {
                     if (isKept) { keep.Append(row.Path).Append('\n'); kept++; }
-                    else { reject.Append(row.Path).Append('\n'); rejected++; }
+                    else
+                    {
+                        reject.Append(row.Path);
+                        // With --dedup each line says why (a tab, then the reason): a duplicate, a score below the rule, an error.
+                        if (dedup is not null)
+                            reject.Append('\t').Append(isDuplicate ? $"duplicate of {duplicate.KeptPath} (distance {duplicate.Distance})"
+                                : deciding is { } low ? $"score {low.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} below {threshold.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}"
+                                : $"error {row.ErrorKind ?? "unknown"}");
+                        reject.Append('\n');
+                        rejected++;
+                    }
                 }
                 if (row.Score is { } score) (row.Reused ? existing : fresh).Add(score);
                 // Item list and result rows are written in the same order; a mismatch would tag the wrong blob.
@@ -54,17 +77,17 @@ internal static class JobCuration
             }
             await actions.Apply(verdicts, cancellationToken);
         }
-        CurationResult? lists = null;
-        if (rule)
+        CurationResult? written = null;
+        if (lists)
         {
             await store.WriteWhole(Jobs.JobLayout.KeepList(spec.Output), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
             await store.WriteWhole(Jobs.JobLayout.RejectList(spec.Output), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
             // Per folder there is one threshold per folder (see the keep/reject lists); none for the job as a whole.
-            lists = new CurationResult(!spec.PerFolder && double.IsFinite(jobThreshold) ? jobThreshold : null, kept, rejected);
+            written = new CurationResult(rule && !spec.PerFolder && double.IsFinite(jobThreshold) ? jobThreshold : null, kept, rejected);
         }
         var drift = spec.DriftThreshold is { } t
-            ? Drift.Compare(t, spec.PreviousJob, previous, current, lists?.Reject, fresh, existing)
+            ? Drift.Compare(t, spec.PreviousJob, previous, current, written?.Reject, fresh, existing)
             : null;
-        return new Outcome(lists, actions.Wanted ? actions.Result() : null, drift);
+        return new Outcome(written, actions.Wanted ? actions.Result() : null, drift, dedup?.Result);
     }
 }

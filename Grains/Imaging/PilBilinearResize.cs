@@ -14,8 +14,8 @@ namespace DpIqa.Imaging;
 /// </summary>
 internal static class PilBilinearResize
 {
-    private const int PrecisionBits = 32 - 8 - 2;
-    private const int Half = 1 << (PrecisionBits - 1);
+    internal const int PrecisionBits = 32 - 8 - 2;
+    internal const int Half = 1 << (PrecisionBits - 1);
 
     /// <summary>Set by tests to force the scalar loops.</summary>
     internal static bool Scalar { get; set; }
@@ -29,18 +29,21 @@ internal static class PilBilinearResize
         public required int Size;
     }
 
+    /// <summary>Pillow's resampling filters this port has: bilinear (support 1) and Lanczos-3 (support 3, the pHash's).</summary>
+    internal enum Filter { Bilinear, Lanczos }
+
     /// <summary>
-    /// precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1). <paramref name="extent"/> is
+    /// precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1), or Lanczos (support 3). <paramref name="extent"/> is
     /// Pillow's <c>box</c> right edge: the part of the input, in pixels, that maps onto the output (default all of it).
     /// <paramref name="filterScale"/> &gt; 0 replaces Pillow's filter width (max(1, scale) input pixels per side) and
     /// nothing else: the fast path narrows it to leave out the blur the JPEG decoder's reduction already applied.
     /// </summary>
-    internal static Coefficients Precompute(int inSize, int outSize, double extent = 0, double filterScale = 0)
+    internal static Coefficients Precompute(int inSize, int outSize, double extent = 0, double filterScale = 0, Filter filter = Filter.Bilinear)
     {
         double in0 = 0f, in1 = (float)(extent > 0 ? extent : inSize);
         double scale = (double)(float)(in1 - in0) / outSize;
         if (filterScale <= 0) filterScale = scale < 1.0 ? 1.0 : scale;
-        double support = 1.0 * filterScale;
+        double support = (filter == Filter.Lanczos ? 3.0 : 1.0) * filterScale;
         int ksize = (int)Math.Ceiling(support) * 2 + 1;
         var start = new int[outSize];
         var count = new int[outSize];
@@ -58,7 +61,7 @@ internal static class PilBilinearResize
             xmax -= xmin;
             for (int x = 0; x < xmax; x++)
             {
-                double w = Triangle((x + xmin - center + 0.5) * ss);
+                double w = filter == Filter.Lanczos ? Lanczos((x + xmin - center + 0.5) * ss) : Triangle((x + xmin - center + 0.5) * ss);
                 k[x] = w;
                 ww += w;
             }
@@ -74,6 +77,16 @@ internal static class PilBilinearResize
             count[xx] = xmax;
         }
         return new Coefficients { Start = start, Count = count, Weights = weights, Size = ksize };
+    }
+
+    /// <summary>Pillow's lanczos_filter: sinc(x) sinc(x/3) on [-3, 3).</summary>
+    private static double Lanczos(double x) => -3.0 <= x && x < 3.0 ? Sinc(x) * Sinc(x / 3) : 0.0;
+
+    private static double Sinc(double x)
+    {
+        if (x == 0.0) return 1.0;
+        x *= Math.PI;
+        return Math.Sin(x) / x;
     }
 
     private static double Triangle(double x)
@@ -123,7 +136,7 @@ internal static class PilBilinearResize
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Clip8(int v) => v <= 0 ? 0 : v >= (1 << PrecisionBits << 8) ? 255 : v >> PrecisionBits;
+    internal static int Clip8(int v) => v <= 0 ? 0 : v >= (1 << PrecisionBits << 8) ? 255 : v >> PrecisionBits;
 
     private static unsafe void HorizontalRow(byte* src, byte* dst, int dstWidth, Coefficients c)
     {

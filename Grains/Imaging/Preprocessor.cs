@@ -61,10 +61,14 @@ internal static class Preprocessor
     /// reduction narrows its filter by <paramref name="compensation"/> (see <see cref="CompensatedFilterScale"/>; 0: PIL's
     /// filter). For the benchmark's fidelity table, which compares bounds and compensations.
     /// </summary>
-    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide, double compensation = 0)
+    internal static PreprocessedImage Run(ReadOnlySpan<byte> data, ImageLimits limits, int jpegMinSide, double compensation = 0, bool hash = true)
     {
         using var decoded = ImageDecoder.Decode(data, limits, jpegMinSide);
-        return Resize(decoded, compensation);
+        var image = Resize(decoded, compensation);
+        // The pHash comes from the same decoded pixels: no second decode. A reduced (fast-path) decode hashes the
+        // reduced pixels, which may differ from the full image's hash by a few bits (docs/duplicates.md).
+        if (hash) image.PHash = PerceptualHash.Compute(decoded);
+        return image;
     }
 
     /// <summary>The resize step of <see cref="Run(ReadOnlySpan{byte}, ImageLimits, int, double)"/> (the benchmark times it alone).</summary>
@@ -102,6 +106,8 @@ internal sealed class PreprocessedImage(byte[] rgb, int originalWidth, int origi
     private byte[]? _rgb = rgb;
     public int OriginalWidth { get; } = originalWidth;
     public int OriginalHeight { get; } = originalHeight;
+    /// <summary>The image's perceptual hash (<see cref="PerceptualHash"/>), from the decoded pixels; null when not computed.</summary>
+    public ulong? PHash { get; set; }
     public ReadOnlySpan<byte> Rgb => (_rgb ?? throw new ObjectDisposedException(nameof(PreprocessedImage))).AsSpan(0, Preprocessor.PixelBytes);
 
     public void Dispose()

@@ -19,13 +19,23 @@ internal static class CompletionCuration
         var previous = spec.PreviousJob is { } p && await grains.GetGrain<IJobGrain>(p).GetSpec() is not null
             ? await grains.GetGrain<IJobGrain>(p).GetSummary() : null;
         var shards = Enumerable.Range(0, job.ShardCount).Where(job.IsDone).Select(s => JobLayout.ItemListPath(spec.Output, s)).Zip(countedResultFiles).ToList();
-        var done = await Curation.JobCuration.Run(store, spec, jobId, $"{spec.Model}/{job.ModelVersion}", job.All, job.ByFolder, shards, summary.All, previous, cancellationToken);
+        var done = await Curation.JobCuration.Run(store, spec, jobId, $"{spec.Model}/{job.ModelVersion}", job.All, job.ByFolder, shards, summary.All, previous,
+            cancellationToken, job.LowerIsBetter, await PreviousKeep(store, grains, spec, cancellationToken));
         job.Curation = done.Lists;
+        job.Duplicates = done.Duplicates;
         job.Actions = done.Actions;
         job.Drift = done.Drift;
         var threshold = Curation.CurationLists.Threshold(spec, job.All);
         (job.Evaluation, job.Cascade, var note) = await Evaluation.JobEvaluation.Run(store, spec, countedResultFiles, threshold, cancellationToken);
         if (note is not null) job.Message = note;
+    }
+
+    /// <summary>The keep list of the previous run of a schedule with --dedup (null when there is none), to tell which kept images a better copy replaced.</summary>
+    private static async Task<IReadOnlySet<string>?> PreviousKeep(ObjectStore store, IGrainFactory grains, JobSpec spec, CancellationToken cancellationToken)
+    {
+        if (spec.Dedup is null || spec.PreviousJob is not { } p || await grains.GetGrain<IJobGrain>(p).GetSpec() is not { } previous) return null;
+        var content = await store.TryRead(JobLayout.KeepList(previous.Output), cancellationToken);
+        return content is null ? null : System.Text.Encoding.UTF8.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Records why the lists are missing; a schedule waits for the drift report, so it says why there is none rather than never coming.</summary>

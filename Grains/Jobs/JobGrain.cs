@@ -216,6 +216,7 @@ internal sealed partial class JobGrain(
         Job.State = JobState.Running;
         Job.SubmittedAt = DateTimeOffset.UtcNow;
         Job.ModelVersion = model.Manifest.Version;
+        Job.LowerIsBetter = model.Manifest.Direction == Models.ModelManifest.LowerIsBetter;
         Job.Message = Curation.CurationLists.Validate(spec, model.Manifest); // a note when --reject-below cannot be checked
         Changed();
         try
@@ -308,6 +309,7 @@ internal sealed partial class JobGrain(
                 Incremental = spec.Incremental,
                 ScoreCacheFile = spec.ScoreCacheFile ?? JobLayout.ScoreCacheFile(spec.Output),
                 Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
+                Dedup = spec.Dedup is not null,
             });
         }
         return Task.FromResult<ShardLease?>(null);

@@ -10,7 +10,8 @@ namespace DpIqa.Jobs;
 /// items/shard-000012.jsonl.gz           a shard's item list: its images, gzipped JSON lines (written while listing)
 /// results/shard-000012.1a2b3c4d.csv     a shard's results, one file per lease (named by the lease token's tag)
 /// summary.json                          statistics, curation, evaluation (written when the job completes)
-/// keep.txt, reject.txt                  the curation lists (jobs with a curation rule)
+/// keep.txt, reject.txt                  the curation lists (jobs with a curation rule or --dedup)
+/// duplicates.csv                        the duplicate groups (jobs with --dedup)
 /// score-cache.jsonl                     the score cache where the silos have no table storage (incremental jobs)
 /// </code>
 /// The grain, curation, <c>dpiqa score</c>, reports and the tests ask here rather than spelling out names.
@@ -72,6 +73,9 @@ internal static class JobLayout
 
     /// <summary>The curation rule's reject list (one image path a line).</summary>
     public static string RejectList(string output) => Locations.Join(output, "reject.txt");
+
+    /// <summary>The duplicate groups of a job with --dedup: group, path, score, kept, distance (docs/duplicates.md).</summary>
+    public static string DuplicatesList(string output) => Locations.Join(output, "duplicates.csv");
 
     /// <summary>The default score cache file, where the silos have no table storage.</summary>
     public static string ScoreCacheFile(string output) => Locations.Join(output, "score-cache.jsonl");

@@ -29,6 +29,7 @@ internal static class JobSummaryFile
         Drift = job.Drift,
         Actions = job.Actions,
         Preprocess = job.Spec.Preprocess ?? PreprocessPath.Exact,
+        Duplicates = job.Duplicates,
     };
 
     /// <summary>The bytes of summary.json.</summary>

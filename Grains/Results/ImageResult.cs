@@ -38,6 +38,12 @@ public sealed class ImageResult
     /// </summary>
     public string? Preprocess { get; set; }
 
+    /// <summary>The 64-bit perceptual hash (imagehash's pHash) as 16 hex digits; null when the image was not decoded.</summary>
+    public string? PHash { get; set; }
+
+    /// <summary>MD5 of the file's bytes as 32 hex digits (the blob's Content-MD5 where the listing had it); null when not read.</summary>
+    public string? ContentMd5 { get; set; }
+
     public const string Ok = "ok", Error = "error";
     public const string Exact = "exact", Fast = "fast";
 }

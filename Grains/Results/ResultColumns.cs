@@ -29,10 +29,13 @@ internal static class ResultColumns
         new ResultColumn<double>("ms", r => Math.Round(r.Milliseconds, 1), (r, v) => r.Milliseconds = v,
             v => v.ToString(CultureInfo.InvariantCulture), s => double.Parse(s, CultureInfo.InvariantCulture),
             csv: r => r.Milliseconds.ToString("F1", CultureInfo.InvariantCulture)),
-        // The last three came later: files written before them lack the column, and their rows read the default.
+        // These came later: files written before them lack the column, and their rows read the default.
         Number("teacher_score", r => r.TeacherScore, (r, v) => r.TeacherScore = v),
         new ResultColumn<bool>("reused", r => r.Reused, (r, v) => r.Reused = v, v => v ? "true" : "false", s => s == "true"),
         OptionalText("preprocess", r => r.Preprocess, (r, v) => r.Preprocess = v),
+        // The hashes --dedup groups by (docs/duplicates.md); every scored image has them, reused ones from the score cache.
+        OptionalText("phash", r => r.PHash, (r, v) => r.PHash = v),
+        OptionalText("content_md5", r => r.ContentMd5, (r, v) => r.ContentMd5 = v),
     ];
 
     /// <summary>A text column that always has a value (an empty CSV field reads as "").</summary>

@@ -9,8 +9,13 @@ using Microsoft.Extensions.Options;
 
 namespace DpIqa.ScoreCache;
 
-/// <summary>A cached score: valid for the image while its version (ETag, or local size+mtime) is the same.</summary>
-internal sealed record CachedScore(string Version, float Score, int? Width, int? Height, long? Bytes, DateTimeOffset ScoredAt);
+/// <summary>
+/// A cached score: valid for the image while its version (ETag, or local size+mtime) is the same. With the image's
+/// hashes (result columns phash, content_md5), so a reused image can still be grouped by --dedup; entries cached before
+/// hashes existed have none.
+/// </summary>
+internal sealed record CachedScore(string Version, float Score, int? Width, int? Height, long? Bytes, DateTimeOffset ScoredAt,
+    string? PHash = null, string? ContentMd5 = null);
 
 /// <summary>
 /// Scores already computed, keyed by the model's sha256 (the exact weights) and the image's location, holding the
@@ -139,11 +144,14 @@ internal sealed class ScoreCacheStore
         ["Height"] = s.Height,
         ["Bytes"] = s.Bytes,
         ["ScoredAt"] = s.ScoredAt,
+        ["PHash"] = s.PHash,
+        ["ContentMd5"] = s.ContentMd5,
     };
 
     private static CachedScore? FromEntity(TableEntity e) =>
         e.GetString("Version") is { } version && e.GetDouble("Score") is { } score
-            ? new CachedScore(version, (float)score, e.GetInt32("Width"), e.GetInt32("Height"), e.GetInt64("Bytes"), e.GetDateTimeOffset("ScoredAt") ?? DateTimeOffset.MinValue)
+            ? new CachedScore(version, (float)score, e.GetInt32("Width"), e.GetInt32("Height"), e.GetInt64("Bytes"), e.GetDateTimeOffset("ScoredAt") ?? DateTimeOffset.MinValue,
+                e.GetString("PHash"), e.GetString("ContentMd5"))
             : null;
 
     private async Task<FileCache> File(string? cacheFile, CancellationToken cancellationToken)
@@ -163,7 +171,8 @@ internal sealed class ScoreCacheStore
     /// </summary>
     private sealed class FileCache(ObjectStore store, string location)
     {
-        private sealed record Line(string Key, string Version, float Score, int? Width, int? Height, long? Bytes, DateTimeOffset ScoredAt);
+        private sealed record Line(string Key, string Version, float Score, int? Width, int? Height, long? Bytes, DateTimeOffset ScoredAt,
+            string? PHash = null, string? ContentMd5 = null);
 
         private readonly SemaphoreSlim _lock = new(1, 1);
         private Dictionary<string, CachedScore>? _entries;
@@ -195,7 +204,7 @@ internal sealed class ScoreCacheStore
                         l = null;
                     }
                     if (l is null) { cut = true; continue; }
-                    entries[l.Key] = new CachedScore(l.Version, l.Score, l.Width, l.Height, l.Bytes, l.ScoredAt);
+                    entries[l.Key] = new CachedScore(l.Version, l.Score, l.Width, l.Height, l.Bytes, l.ScoredAt, l.PHash, l.ContentMd5);
                     lines++;
                 }
                 _lines = lines;
@@ -228,7 +237,7 @@ internal sealed class ScoreCacheStore
                     whole = _rewrite || Locations.IsBlob(location) || _lines + added.Count > 2 * (long)_entries.Count;
                     lines = whole ? _entries.Count : _lines + added.Count;
                     foreach (var (key, s) in whole ? _entries.Select(e => (e.Key, e.Value)) : added)
-                        sb.Append(JsonSerializer.Serialize(new Line(key, s.Version, s.Score, s.Width, s.Height, s.Bytes, s.ScoredAt))).Append('\n');
+                        sb.Append(JsonSerializer.Serialize(new Line(key, s.Version, s.Score, s.Width, s.Height, s.Bytes, s.ScoredAt, s.PHash, s.ContentMd5))).Append('\n');
                 }
                 var bytes = Encoding.UTF8.GetBytes(sb.ToString());
                 if (whole) await store.WriteWhole(location, bytes, cancellationToken);

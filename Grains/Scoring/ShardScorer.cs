@@ -66,14 +66,15 @@ internal sealed class ShardScorer
         var cached = lease.Incremental ? await _cache.Lookup(cacheKey, items, lease.ScoreCacheFile, cancellationToken) : null;
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count),
             new ParallelOptions { MaxDegreeOfParallelism = _options.ImagesInFlight, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default },
-            async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
+            async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess, lease.Dedup) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
         Hosting.NativeHeap.Trim(); // the shard's decoders and runs left free space in malloc's arenas: see NativeHeap
         if (lease.Incremental)
         {
             var fresh = items.Zip(results).Where(p => !p.Second.Reused && p.Second.Score is not null && p.First.Version is not null)
-                .Select(p => (p.First, new ScoreCache.CachedScore(p.First.Version!, p.Second.Score!.Value, p.Second.Width, p.Second.Height, p.Second.Bytes, DateTimeOffset.UtcNow)))
+                .Select(p => (p.First, new ScoreCache.CachedScore(p.First.Version!, p.Second.Score!.Value, p.Second.Width, p.Second.Height, p.Second.Bytes, DateTimeOffset.UtcNow,
+                    p.Second.PHash, p.Second.ContentMd5)))
                 .ToList();
             await _cache.Store(cacheKey, fresh, lease.ScoreCacheFile, cancellationToken);
         }
@@ -81,14 +82,16 @@ internal sealed class ShardScorer
     }
 
     // A cached score inside the cascade's band is not reused: the cache holds no teacher score, and the teacher decides there.
+    // Nor is one cached before hashes were, when the job groups duplicates: the image is scored (and hashed) once more.
     private static ImageResult? Reused(SourceItem item, IReadOnlyDictionary<string, ScoreCache.CachedScore>? cached, ModelManifest manifest, TeacherBand? cascade,
-        PreprocessPath preprocess) =>
+        PreprocessPath preprocess, bool dedup) =>
         cached is not null && item.Version is { } version && cached.TryGetValue(item.Location, out var hit) && hit.Version == version
             && !(cascade is not null && Cascade.CascadeRules.InBand(cascade, hit.Score))
+            && !(dedup && (hit.PHash is null || hit.ContentMd5 is null))
             ? new ImageResult
             {
                 Path = item.Path, Score = hit.Score, Status = ImageResult.Ok, Width = hit.Width, Height = hit.Height, Bytes = hit.Bytes,
-                Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256, Reused = true,
+                Model = manifest.Name, ModelVersion = manifest.Version, ModelSha256 = manifest.Sha256, Reused = true, PHash = hit.PHash, ContentMd5 = hit.ContentMd5,
                 Preprocess = preprocess == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact,
             }
             : null;
@@ -112,6 +115,7 @@ internal sealed class ShardScorer
                 throw new ImageError(ImageErrorKind.Fetch, Secrets.Redact($"cannot read {item.Location}: {e.Message}"));
             }
             result.Bytes = bytes.Length;
+            result.ContentMd5 = Dedup.ContentHash.Of(item.Version, bytes);
             PreprocessedImage image;
             await _decodeSlots.WaitAsync(ct);
             try
@@ -129,6 +133,7 @@ internal sealed class ShardScorer
                 result.Width = image.OriginalWidth;
                 result.Height = image.OriginalHeight;
                 result.Preprocess = image.Path == PreprocessPath.Fast ? ImageResult.Fast : ImageResult.Exact;
+                result.PHash = image.PHash is { } phash ? PerceptualHash.Format(phash) : null;
                 var score = await FiniteScore(session, "model", image, ct);
                 result.Score = score;
                 if (cascade is not null && teacher is not null && Cascade.CascadeRules.InBand(cascade, score))

@@ -6,7 +6,7 @@ namespace DpIqa.Tests;
 /// <summary>Tiny real ONNX models for a temp model catalog: score = a + b · mean pixel (the pixels are on [0, 1]).</summary>
 internal static class TinyModels
 {
-    public static void Add(string folder, string name, float a, float b, double[]? scoreRange = null)
+    public static void Add(string folder, string name, float a, float b, double[]? scoreRange = null, string direction = ModelManifest.HigherIsBetter)
     {
         var g = new OnnxGraph(name);
         var image = g.Input("image", "batch", 3, 512, 512);
@@ -14,7 +14,7 @@ internal static class TinyModels
         var score = g.Node("Add", [g.Node("Mul", [mean, g.Scalar(b)]), g.Scalar(a)]);
         g.Node("Flatten", [score], "score", ("axis", 1L));
         g.Output("score", "batch", 1);
-        Write(folder, name, g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>()), scoreRange);
+        Write(folder, name, g.ToModel("dpiqa-tests", $"{a} + {b} * mean pixel", new Dictionary<string, string>()), scoreRange, direction);
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ internal static class TinyModels
         Write(folder, name, g.ToModel("dpiqa-tests", "batch size", new Dictionary<string, string>()), null);
     }
 
-    private static void Write(string folder, string name, byte[] bytes, double[]? scoreRange)
+    private static void Write(string folder, string name, byte[] bytes, double[]? scoreRange, string direction = ModelManifest.HigherIsBetter)
     {
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, name + ".onnx"), bytes);
@@ -57,6 +57,7 @@ internal static class TinyModels
             File = name + ".onnx",
             Sha256 = Hashes.Sha256(bytes),
             ScoreRange = scoreRange,
+            Direction = direction,
         };
         File.WriteAllText(Path.Combine(folder, name + ".json"), JsonSerializer.Serialize(manifest));
     }

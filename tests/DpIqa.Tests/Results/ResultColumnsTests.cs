@@ -6,7 +6,7 @@ namespace DpIqa.Tests.Results;
 
 /// <summary>
 /// Result files, whose columns are declared once (<see cref="ResultColumns"/>): one row of each kind (a score, an error
-/// record, a reused score, a teacher's score, the fast preprocessing path) reads back equal in every format, and the
+/// record, a reused score, a teacher's score, the fast preprocessing path, the dedup hashes) reads back equal in every format, and the
 /// files are the bytes the format-by-format code wrote before (fixtures/each-kind.*, written by it from these rows).
 /// </summary>
 public sealed class ResultColumnsTests
@@ -15,12 +15,14 @@ public sealed class ResultColumnsTests
     private static List<ImageResult> RowsOfEachKind() =>
     [
         new() { Path = "a/plain.jpg", Score = 0.123456789f, Status = ImageResult.Ok, Width = 640, Height = 480, Bytes = 123456,
-            Model = "proxy-sharpness", ModelVersion = "1", ModelSha256 = "ab12", Milliseconds = 12.3456, Preprocess = ImageResult.Exact },
+            Model = "proxy-sharpness", ModelVersion = "1", ModelSha256 = "ab12", Milliseconds = 12.3456, Preprocess = ImageResult.Exact,
+            PHash = "c3ca9d9d8aa4e86a", ContentMd5 = "32d7173269315b3e7df4f170e76e8f28" },
         new() { Path = "b/broken, \"quoted\".jpg", Score = null, Status = ImageResult.Error, ErrorKind = "decode",
             ErrorMessage = "not an image: \"bad\", line\nbreak", Width = null, Height = null, Bytes = 17,
             Model = "proxy-sharpness", ModelVersion = "1", ModelSha256 = "ab12", Milliseconds = 0.04 },
         new() { Path = "c/reused.png", Score = 71.5f, Status = ImageResult.Ok, Width = 1, Height = 2, Bytes = 3,
-            Model = "mos-model", ModelVersion = "2.0", ModelSha256 = "cd34", Milliseconds = 0, Reused = true, Preprocess = ImageResult.Exact },
+            Model = "mos-model", ModelVersion = "2.0", ModelSha256 = "cd34", Milliseconds = 0, Reused = true, Preprocess = ImageResult.Exact,
+            PHash = "8000000000000000", ContentMd5 = "d41d8cd98f00b204e9800998ecf8427e" },
         new() { Path = "d/rescored.webp", Score = -3.25e-7f, Status = ImageResult.Ok, Width = 5000, Height = 3000, Bytes = 9_000_000_000,
             Model = "student", ModelVersion = "v3", ModelSha256 = "ef56", Milliseconds = 1234.56, TeacherScore = 0.61f, Preprocess = ImageResult.Exact },
         new() { Path = "e/fast.jpg", Score = 1e6f, Status = ImageResult.Ok, Width = 4032, Height = 3024, Bytes = 2_500_000,

@@ -35,7 +35,7 @@ internal sealed record ModelImport(string Source)
         }
         var name = Name ?? (given is { Name.Length: > 0 } ? given.Name : Path.GetFileNameWithoutExtension(onnxPath));
         if (!ModelCatalog.NamePattern().IsMatch(name)) throw new ArgumentException($"model name '{name}' is not allowed: use lower-case letters, digits, '.', '_' and '-'");
-        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is the built-in model's name; pick another");
+        if (ModelCatalog.IsBuiltIn(name)) throw new ArgumentException($"'{name}' is a built-in model's name; pick another");
         var inferred = Inspect(onnxPath);
         var manifest = (given ?? inferred) with
         {

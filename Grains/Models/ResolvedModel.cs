@@ -28,9 +28,13 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
             throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
     }
 
+    /// <summary>Whether the model is computed in C# (the built-in BRISQUE) rather than by an ONNX graph.</summary>
+    public bool Native => Manifest.Preprocessing == ModelManifest.NativeGrayPreprocessing;
+
     /// <summary>The verified ONNX bytes.</summary>
     public byte[] Load()
     {
+        if (Native) throw new InvalidOperationException($"model '{Manifest.Name}' is computed in C#, not by an ONNX graph");
         if (builtIn is not null) return builtIn();
         Verify();
         return File.ReadAllBytes(OnnxPath!);
@@ -39,6 +43,7 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     /// <summary>An ONNX Runtime session over the verified model (from the file, so external data next to it is found).</summary>
     public InferenceSession CreateSession(SessionOptions options)
     {
+        if (Native) throw new InvalidOperationException($"model '{Manifest.Name}' is computed in C#, not by an ONNX graph");
         if (builtIn is not null) return new InferenceSession(builtIn(), options);
         Verify();
         return new InferenceSession(OnnxPath!, options);

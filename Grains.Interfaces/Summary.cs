@@ -73,6 +73,10 @@ public sealed record JobSummary
     [Id(12)] public CurationActionsResult? Actions { get; init; }
     /// <summary>The preprocessing path the job asked for (each result row says which path scored that image).</summary>
     [Id(13)] public PreprocessPath Preprocess { get; init; }
+    /// <summary>The licence of the job's model's weights (its manifest's <c>licence</c>); null when the manifest gives none.</summary>
+    [Id(14)] public string? ModelLicence { get; init; }
+    /// <summary>The job's model's direction: <c>higher-is-better</c> or <c>lower-is-better</c>.</summary>
+    [Id(15)] public string? Direction { get; init; }
 }
 
 /// <summary>Tags set and blobs quarantined by a job's curation actions; failures are counted and listed, never fatal.</summary>
@@ -91,6 +95,7 @@ public sealed record CurationActionsResult
     [Id(4)] public string? TagsAs { get; init; }
 }
 
-/// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>
+/// <summary>What a curation rule produced: the worst score kept (the lowest for a higher-is-better model, the highest for a
+/// lower-is-better one) and the list sizes (keep.txt, reject.txt).</summary>
 [GenerateSerializer, Alias("dpiqa.CurationResult")]
 public sealed record CurationResult([property: Id(0)] double? Threshold, [property: Id(1)] long Keep, [property: Id(2)] long Reject);

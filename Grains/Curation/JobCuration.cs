@@ -42,7 +42,7 @@ internal static class JobCuration
             {
                 var row = rows[i];
                 double threshold = folderThresholds?.GetValueOrDefault(SourceListing.TopFolder(row.Path), jobThreshold) ?? jobThreshold;
-                bool isKept = Cascade.CascadeRules.DecidingScore(row) is { } s && s >= threshold; // the cascade teacher's score decides where it rescored; error records are always rejected
+                bool isKept = Cascade.CascadeRules.DecidingScore(row) is { } s && CurationLists.Kept(spec.LowerIsBetter, s, threshold); // the cascade teacher's score decides where it rescored; error records are always rejected
                 if (rule)
                 {
                     if (isKept) { keep.Append(row.Path).Append('\n'); kept++; }

@@ -38,6 +38,8 @@ public sealed class JobRecord
     [Id(20)] public long Reused { get; set; }
     [Id(21)] public DriftReport? Drift { get; set; }
     [Id(22)] public CurationActionsResult? Actions { get; set; }
+    /// <summary>The licence in the job's model's manifest when the job started.</summary>
+    [Id(23)] public string? ModelLicence { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

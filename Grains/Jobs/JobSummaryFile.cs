@@ -29,6 +29,8 @@ internal static class JobSummaryFile
         Drift = job.Drift,
         Actions = job.Actions,
         Preprocess = job.Spec.Preprocess ?? PreprocessPath.Exact,
+        ModelLicence = job.ModelLicence,
+        Direction = job.Spec.LowerIsBetter ? Models.ModelManifest.LowerIsBetter : Models.ModelManifest.HigherIsBetter,
     };
 
     /// <summary>The bytes of summary.json.</summary>

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess [speed|breakdown|calibrate|fidelity|heldout ...] | pipeline | student [images [probe [full]]] | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N [writes in flight]] | writes [lists]] | memory [N ...] | incremental | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- brisque [small N] [camera N] | preprocess [speed|breakdown|calibrate|fidelity|heldout ...] | pipeline | student [images [probe [full]]] | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N [writes in flight]] | writes [lists]] | memory [N ...] | incremental | all
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
 if (what is "chaos") return await ChaosBench.Run(root, args[1..]);
+if (what is "brisque") { await BrisqueBench.Run(root, args[1..]); return 0; } // not part of all: needs python3-opencv
 if (what is "memory-one") return await MemoryBench.One(root, int.Parse(args[1], CultureInfo.InvariantCulture));
 if (what is "preprocess" or "all") await PreprocessBench.Run(root, what == "preprocess" ? args[1..] : []); // [speed] [breakdown] [calibrate] [fidelity] [heldout]
 if (what is "pipeline" or "all") await PipelineBench.Run(root);

@@ -69,9 +69,10 @@ internal static class ModelsCommand
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true })
                 : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', {Scores(m)}, licence {m.LicenceShown}, sha256 {m.Sha256[..12]}) into {(cluster ? catalog.Blob!.Location : catalog.Folder)}");
-            // Said at import, on stderr so --json stays machine-readable: a team auditing commercial data may not use such weights.
+            // Said at import (on stderr with --json, which stays machine-readable): a team auditing commercial data may not use such weights.
             if (m.NonCommercial)
-                Console.Error.WriteLine($"note: {m.Name} is licensed {m.Licence}: non-commercial use only (DP-IQA's official weights); the built-in brisque (Apache-2.0) may be used commercially");
+                (parse.GetValue(json) ? Console.Error : Console.Out).WriteLine(
+                    $"note: {m.Name} is licensed {m.Licence}: non-commercial use only (DP-IQA's official weights); the built-in brisque (Apache-2.0) may be used commercially");
             return ExitCodes.Ok;
         });
 

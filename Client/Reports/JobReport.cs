@@ -73,7 +73,7 @@ internal static class JobReport
         if (job.Spec.Labels is not null) await Labels(html, store, job, rows.Select(r => r.Result).ToList(), cancellationToken);
 
         // Worst first in the model's direction: the lowest scores, or the highest of a lower-is-better model (BRISQUE).
-        var byScore = (job.Spec.LowerIsBetter ? scored.OrderByDescending(r => r.Result.Score!.Value) : scored.OrderBy(r => r.Result.Score!.Value))
+        var byScore = (LowerIsBetter(job) ? scored.OrderByDescending(r => r.Result.Score!.Value) : scored.OrderBy(r => r.Result.Score!.Value))
             .ThenBy(r => r.Result.Path, StringComparer.Ordinal).ToList();
         var worst = byScore.Take(Extremes).ToList();
         var best = byScore.AsEnumerable().Reverse().Take(Extremes).ToList();
@@ -91,6 +91,9 @@ internal static class JobReport
         File.Move(temporary, file, overwrite: true);
         return file;
     }
+
+    /// <summary>The job's direction as its summary records it (the grain sets it from the model; a spec built by the CLI may not carry it).</summary>
+    private static bool LowerIsBetter(ReportJob job) => job.Summary.Direction == Models.ModelManifest.LowerIsBetter || job.Spec.LowerIsBetter;
 
     private static async Task<List<Row>> Load(ObjectStore store, ReportJob job, CancellationToken cancellationToken)
     {
@@ -161,7 +164,7 @@ internal static class JobReport
         {
             var labels = await JobEvaluation.ReadLabels(store, job.Spec.Labels!, cancellationToken);
             var pairs = Evaluator.Match(results, labels);
-            var e = job.Summary.Evaluation ?? Evaluator.Evaluate(pairs, labels.File, job.Spec.LowerIsBetter);
+            var e = job.Summary.Evaluation ?? Evaluator.Evaluate(pairs, labels.File, LowerIsBetter(job));
             html.Append("<table><tr><th>n</th><th>SRCC</th><th>KRCC</th><th>PLCC</th><th>PLCC (logistic)</th><th>RMSE (logistic)</th></tr><tr><td>")
                 .Append(e.Images).Append("</td><td>").Append(N(e.Srcc)).Append("</td><td>").Append(N(e.Krcc)).Append("</td><td>").Append(N(e.Plcc))
                 .Append("</td><td>").Append(N(e.PlccLogistic)).Append("</td><td>").Append(N(e.RmseLogistic)).Append("</td></tr></table>\n<p>")

@@ -19,6 +19,7 @@ internal static class BrisqueBench
 {
     public static async Task Run(string root, string[] args)
     {
+        if (args is ["parts", ..]) { Parts(root); return; }
         int small = Count(args, "small", 48), camera = Count(args, "camera", 6);
         int cores = Environment.ProcessorCount;
         Console.WriteLine($"# brisque: dpiqa score --model brisque vs OpenCV {OpenCvVersion()} BRISQUE in Python, {cores} cores for each, decode included (loaded machine: compare the ratio)");
@@ -26,6 +27,38 @@ internal static class BrisqueBench
         if (small > 0) await Compare("small (<=1 MP)", SmallSet(root, small), cores);
         if (camera > 0) await Compare("camera (>=8 MP)", CameraSet(root, camera), cores);
         Console.WriteLine();
+    }
+
+    /// <summary><c>brisque parts</c>: one core's milliseconds per megapixel in each stage, on the small set (where the time goes).</summary>
+    public static void Parts(string root)
+    {
+        var files = SmallSet(root, 16);
+        var bytes = files.Select(File.ReadAllBytes).ToArray();
+        var limits = new DpIqa.Imaging.ImageLimits();
+        double decode = 0, gray = 0, features = 0, svr = 0, pixels = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var data in bytes)
+            {
+                var t = Stopwatch.GetTimestamp();
+                using var image = DpIqa.Imaging.ImageDecoder.Decode(data, limits);
+                var t1 = Stopwatch.GetTimestamp();
+                var plane = new byte[image.Width * image.Height];
+                BrisqueFeatures.Gray(image.Rgba, image.Width, image.Height, image.Stride, plane);
+                var t2 = Stopwatch.GetTimestamp();
+                var f = BrisqueFeatures.Compute(plane, image.Width, image.Height);
+                var t3 = Stopwatch.GetTimestamp();
+                BrisqueModel.Shared.Score(f);
+                var t4 = Stopwatch.GetTimestamp();
+                if (pass == 0) continue; // warm-up
+                decode += Stopwatch.GetElapsedTime(t, t1).TotalMilliseconds;
+                gray += Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+                features += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+                svr += Stopwatch.GetElapsedTime(t3, t4).TotalMilliseconds;
+                pixels += image.Width * (double)image.Height / 1e6;
+            }
+        }
+        Console.WriteLine($"# brisque parts, one core, ms per MP: decode {decode / pixels:F1}, gray {gray / pixels:F1}, features {features / pixels:F1}, svr {svr / pixels:F1} (ms per image {svr / files.Length:F2})");
     }
 
     private static int Count(string[] args, string name, int fallback)

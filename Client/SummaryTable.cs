@@ -9,7 +9,7 @@ internal static class SummaryTable
     {
         var all = summary.All;
         Console.WriteLine();
-        Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}  (model {summary.Model} v{summary.ModelVersion})");
+        Console.WriteLine($"job {status.JobId}: {status.State.ToString().ToLowerInvariant()}  (model {summary.Model} v{summary.ModelVersion}{Describe(summary)})");
         if (summary.Preprocess != PreprocessPath.Exact) Console.WriteLine($"preprocess: {summary.Preprocess.ToString().ToLowerInvariant()} (results' preprocess column: the path of each image)");
         if (summary.Message is not null) Console.WriteLine($"note: {summary.Message}");
         Console.WriteLine($"images {all.Count}, scored {all.Scored - summary.Reused}, reused {summary.Reused}, failed {all.Failed}" +
@@ -24,7 +24,7 @@ internal static class SummaryTable
         foreach (var row in rows)
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))));
         Console.WriteLine();
-        if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} (lowest score kept {F(c.Threshold)}): keep.txt, reject.txt");
+        if (summary.Curation is { } c) Console.WriteLine($"curation: keep {c.Keep}, reject {c.Reject} ({(summary.Direction == Models.ModelManifest.LowerIsBetter ? "highest" : "lowest")} score kept {F(c.Threshold)}): keep.txt, reject.txt");
         if (summary.Duplicates is { } dup)
         {
             Console.WriteLine($"duplicates ({dup.Mode.ToString().ToLowerInvariant()}{(dup.Distance is { } dd ? $", distance {dd}" : "")}): {dup.Groups} groups, {dup.ImagesInGroups} images in them, " +
@@ -42,6 +42,11 @@ internal static class SummaryTable
         if (resultsFile is not null) Console.WriteLine($"results: {resultsFile}");
         Console.WriteLine($"summary: {summaryFile}");
     }
+
+    /// <summary>", licence L, lower is better": what a reader must know to read the scores; empty for an older summary.</summary>
+    internal static string Describe(JobSummary summary) =>
+        (summary.ModelLicence is { } licence ? $", licence {licence}" + (licence.Contains("-NC", StringComparison.OrdinalIgnoreCase) ? " (non-commercial)" : "") : "") +
+        (summary.Direction is { } direction ? $", {direction.Replace('-', ' ')}" : "");
 
     private static string[] Header() => ["folder", "count", "scored", "failed", "mean", "std", "min", "p5", "p50", "p95", "max"];
 

@@ -43,4 +43,10 @@ public sealed record EvaluationResult
     [Id(10)] public double[]? Logistic { get; init; }
     /// <summary>Why a figure is missing, or what the matching could not resolve.</summary>
     [Id(11)] public string? Note { get; init; }
+    /// <summary>
+    /// The direction of the scores evaluated: <c>higher-is-better</c> or <c>lower-is-better</c>. The correlations are of
+    /// the raw scores with the MOS (higher MOS = better), so for a lower-is-better model (BRISQUE) agreement is NEGATIVE
+    /// SRCC, KRCC and PLCC; the logistic fit takes either sign, so PLCC after it is positive when the model agrees.
+    /// </summary>
+    [Id(12)] public string? Direction { get; init; }
 }

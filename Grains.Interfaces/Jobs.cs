@@ -25,7 +25,7 @@ public sealed record JobSpec
     [Id(3)] public ResultFormat Format { get; init; } = ResultFormat.Csv;
     /// <summary>Images per shard: the unit of leasing, retry and result files.</summary>
     [Id(4)] public int ShardSize { get; init; } = 64;
-    /// <summary>Curation rule: images scoring below this go to the reject list (and errors too).</summary>
+    /// <summary>Curation rule for a higher-is-better model: images scoring below this go to the reject list (and errors too).</summary>
     [Id(5)] public double? RejectBelow { get; init; }
     /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>
     [Id(6)] public double? KeepTopPercent { get; init; }
@@ -58,6 +58,13 @@ public sealed record JobSpec
     [Id(18)] public DedupMode? Dedup { get; init; }
     /// <summary>Largest pHash Hamming distance (bits of 64) between near-duplicates (<c>--dedup-distance</c>); null: the default.</summary>
     [Id(19)] public int? DedupDistance { get; init; }
+    /// <summary>Curation rule for a lower-is-better model: images scoring above this go to the reject list (and errors too).</summary>
+    [Id(20)] public double? RejectAbove { get; init; }
+    /// <summary>
+    /// The job's model is lower-is-better (its manifest's direction): set by the job when it starts, not by the user,
+    /// so every judgement (rules, cascade, evaluation, report) reads the same direction for the job's life.
+    /// </summary>
+    [Id(21)] public bool LowerIsBetter { get; init; }
 }
 
 /// <summary>How <c>--dedup</c> decides that two images are copies of one another.</summary>

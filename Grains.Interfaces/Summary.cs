@@ -75,6 +75,10 @@ public sealed record JobSummary
     [Id(13)] public PreprocessPath Preprocess { get; init; }
     /// <summary>What <c>--dedup</c> found (null without it); the groups themselves are in duplicates.csv.</summary>
     [Id(14)] public DuplicatesResult? Duplicates { get; init; }
+    /// <summary>The licence of the job's model's weights (its manifest's <c>licence</c>); null when the manifest gives none.</summary>
+    [Id(15)] public string? ModelLicence { get; init; }
+    /// <summary>The job's model's direction: <c>higher-is-better</c> or <c>lower-is-better</c>.</summary>
+    [Id(16)] public string? Direction { get; init; }
 }
 
 /// <summary>Duplicate groups of a job (<c>--dedup</c>): counts, and the images a better new copy replaced (schedules).</summary>
@@ -121,6 +125,7 @@ public sealed record CurationActionsResult
     [Id(4)] public string? TagsAs { get; init; }
 }
 
-/// <summary>What a curation rule produced: the lowest score kept and the list sizes (keep.txt, reject.txt).</summary>
+/// <summary>What a curation rule produced: the worst score kept (the lowest for a higher-is-better model, the highest for a
+/// lower-is-better one) and the list sizes (keep.txt, reject.txt).</summary>
 [GenerateSerializer, Alias("dpiqa.CurationResult")]
 public sealed record CurationResult([property: Id(0)] double? Threshold, [property: Id(1)] long Keep, [property: Id(2)] long Reject);

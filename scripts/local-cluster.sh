@@ -70,6 +70,6 @@ done
 echo "cluster id $Cluster__ClusterId; silo logs in .cache/silo1.log and .cache/silo2.log:"
 grep -h "starting: cluster id" .cache/silo1.log .cache/silo2.log | sed 's/^ */  /'
 dpiqa upload samples/photos --to photos/all
-JOB=$(dpiqa job submit --source photos/all --out photos/results --shard-size 2 --reject-below 0.2)
+JOB=$(dpiqa job submit --source photos/all --out photos/results --shard-size 2 --reject-above 40) # brisque, the default: lower is better
 dpiqa job watch "$JOB"
 dpiqa job results "$JOB" --out .cache/local-cluster-results.csv

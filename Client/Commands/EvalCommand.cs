@@ -29,7 +29,7 @@ internal static class EvalCommand
             if (!File.Exists(labelsFile)) throw new ArgumentException($"labels file {labelsFile} does not exist: check the path given to --labels");
             var set = LabelSet.Parse(await File.ReadAllBytesAsync(labelsFile, cancellationToken), labelsFile, parse.GetValue(nameColumn), parse.GetValue(mosColumn));
             var rows = await ResultFiles.Decode(await File.ReadAllBytesAsync(resultsFile, cancellationToken), FormatOf(resultsFile));
-            var evaluation = Evaluator.Evaluate(Evaluator.Match(rows, set), labelsFile);
+            var evaluation = Evaluator.Evaluate(Evaluator.Match(rows, set), labelsFile, LowerIsBetter(rows));
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.GetDirectoryName(resultsFile)!);
             var summaryFile = await WriteIntoSummary(folder, evaluation, cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { evaluation, summary_file = summaryFile }, JobGrain.SummaryJson));
@@ -41,6 +41,20 @@ internal static class EvalCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Whether the results' model is lower-is-better, as this machine's catalog knows it (built-in or imported); false when unknown.</summary>
+    private static bool LowerIsBetter(IReadOnlyList<Results.ImageResult> rows)
+    {
+        if (rows.FirstOrDefault(r => !string.IsNullOrEmpty(r.Model))?.Model is not { } model) return false;
+        try
+        {
+            return ModelsCommand.Catalog([]).Manifest(model).LowerBetter;
+        }
+        catch (ArgumentException)
+        {
+            return false; // a model this machine does not have: the note is left out
+        }
     }
 
     /// <summary>The results file named, or the one results.* in the folder named.</summary>

@@ -32,7 +32,7 @@ internal static class ModelsCommand
             foreach (var m in models)
             {
                 var mark = m.Name == catalog.DefaultModel ? " (default)" : "";
-                Console.WriteLine($"{m.Name}{mark}  v{m.Version}  {Scores(m)}  sha256 {m.Sha256[..12]}  {m.File}");
+                Console.WriteLine($"{m.Name}{mark}  v{m.Version}  {Scores(m)}  licence {m.LicenceShown}  sha256 {m.Sha256[..12]}  {m.File}");
                 Console.WriteLine($"    {m.Description}");
             }
             return 0;
@@ -43,10 +43,14 @@ internal static class ModelsCommand
         var importVersion = new Option<string?>("--version") { Description = "Version to record (default: the manifest's, else 1)" };
         var importRange = new Option<string?>("--score-range") { Description = "LOW,HIGH of the scores the checkpoint was trained for (e.g. 0,1 or 1,100); overrides the manifest's" };
         var importDirection = new Option<string?>("--direction") { Description = "higher-is-better or lower-is-better; overrides the manifest's" };
+        var importLicence = new Option<string?>("--licence")
+        {
+            Description = "Licence of the weights to record (an SPDX id, e.g. Apache-2.0); default: the manifest's, else CC-BY-NC-SA-4.0 for DP-IQA's official checkpoint names, else unknown",
+        };
         var toCluster = new Option<bool>("--to-cluster") { Description = "Upload into the cluster's blob catalog (Models:Source or --source) instead of the local folder" };
         var import = new Command("import", "Copy a model into the catalog (or, with --to-cluster, the cluster's) and record its contract, score range and sha256")
         {
-            importFile, importName, importManifest, importVersion, importRange, importDirection, toCluster, modelsPath, source, json,
+            importFile, importName, importManifest, importVersion, importRange, importDirection, importLicence, toCluster, modelsPath, source, json,
         };
         import.SetAction(parse =>
         {
@@ -58,12 +62,17 @@ internal static class ModelsCommand
                 Version = parse.GetValue(importVersion),
                 ScoreRange = ParseRange(parse.GetValue(importRange)),
                 Direction = parse.GetValue(importDirection),
+                Licence = parse.GetValue(importLicence),
             };
             var cluster = parse.GetValue(toCluster);
             var m = cluster ? catalog.ImportToCluster(request) : catalog.Import(request);
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true })
-                : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', {Scores(m)}, sha256 {m.Sha256[..12]}) into {(cluster ? catalog.Blob!.Location : catalog.Folder)}");
+                : $"imported {m.Name} v{m.Version} ({m.InputType} input '{m.Input}', output '{m.Output}', {Scores(m)}, licence {m.LicenceShown}, sha256 {m.Sha256[..12]}) into {(cluster ? catalog.Blob!.Location : catalog.Folder)}");
+            // Said at import (on stderr with --json, which stays machine-readable): a team auditing commercial data may not use such weights.
+            if (m.NonCommercial)
+                (parse.GetValue(json) ? Console.Error : Console.Out).WriteLine(
+                    $"note: {m.Name} is licensed {m.Licence}: non-commercial use only (DP-IQA's official weights); the built-in brisque (Apache-2.0) may be used commercially");
             return ExitCodes.Ok;
         });
 
@@ -78,7 +87,16 @@ internal static class ModelsCommand
                 string? error = null;
                 try
                 {
-                    using var session = catalog.Resolve(m.Name).CreateSession(new Microsoft.ML.OnnxRuntime.SessionOptions());
+                    var resolved = catalog.Resolve(m.Name);
+                    if (resolved.Native)
+                    {
+                        // The built-in BRISQUE: its shipped model files load and are the ones the manifest's sha256 names.
+                        if (DpIqa.Models.Brisque.BrisqueModel.Shared.Sha256 != m.Sha256) throw new InvalidOperationException($"built-in model files have sha256 {DpIqa.Models.Brisque.BrisqueModel.Shared.Sha256}, not {m.Sha256}");
+                    }
+                    else
+                    {
+                        using var session = resolved.CreateSession(new Microsoft.ML.OnnxRuntime.SessionOptions());
+                    }
                 }
                 catch (Exception e) when (e is InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
                 {

@@ -175,6 +175,7 @@ internal static class ScheduleCommand
 internal sealed class CurationOptions
 {
     public required Option<double?> RejectBelow { get; init; }
+    public required Option<double?> RejectAbove { get; init; }
     public required Option<double?> KeepTop { get; init; }
     public required Option<double?> RejectBottom { get; init; }
     public required Option<bool> PerFolder { get; init; }
@@ -184,8 +185,9 @@ internal sealed class CurationOptions
 
     public static CurationOptions Create() => new()
     {
-        RejectBelow = new Option<double?>("--reject-below") { Description = "Curation: reject images scoring below X" },
-        KeepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent" },
+        RejectBelow = new Option<double?>("--reject-below") { Description = "Curation, higher-is-better model: reject images scoring below X" },
+        RejectAbove = new Option<double?>("--reject-above") { Description = "Curation, lower-is-better model (brisque): reject images scoring above X" },
+        KeepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent (the lowest scores of a lower-is-better model)" },
         RejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject the worst P percent" },
         PerFolder = new Option<bool>("--per-folder") { Description = "Apply the percent rule within each top-level folder" },
         Tag = new Option<bool>("--tag") { Description = "Tag each source blob: iqa_score, iqa_model, iqa_verdict, iqa_job (blob index tags, or metadata where unsupported)" },
@@ -195,6 +197,7 @@ internal sealed class CurationOptions
     public void AddTo(Command command)
     {
         command.Options.Add(RejectBelow);
+        command.Options.Add(RejectAbove);
         command.Options.Add(KeepTop);
         command.Options.Add(RejectBottom);
         command.Options.Add(PerFolder);
@@ -209,6 +212,7 @@ internal sealed class CurationOptions
         return Dedup.Apply(parse, spec) with
         {
             RejectBelow = parse.GetValue(RejectBelow),
+            RejectAbove = parse.GetValue(RejectAbove),
             KeepTopPercent = parse.GetValue(KeepTop),
             RejectBottomPercent = parse.GetValue(RejectBottom),
             PerFolder = parse.GetValue(PerFolder),

@@ -13,14 +13,15 @@ internal static class ScoreCommand
     public static Command Create(Option<bool> verbose)
     {
         var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively), image files, or listing:PATH (a listing file: one image path per line)", Arity = ArgumentArity.OneOrMore };
-        var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {ProxyModel.Name})" };
+        var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {Models.Brisque.BrisqueModel.Name}; 'dpiqa models list' shows them)" };
         var output = new Option<string>("--out", "-o") { Description = "Folder for results, summary.json, shard files", DefaultValueFactory = _ => "dpiqa-out" };
         var format = new Option<string>("--format", "-f") { Description = "Per-image results format: csv, parquet or jsonl", DefaultValueFactory = _ => "csv" };
         format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
         var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 64 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
-        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation: list images scoring below X in reject.txt (the rest in keep.txt)" };
-        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent" };
+        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation, higher-is-better model: list images scoring below X in reject.txt (the rest in keep.txt)" };
+        var rejectAbove = new Option<double?>("--reject-above") { Description = "Curation, lower-is-better model (brisque): list images scoring above X in reject.txt (the rest in keep.txt)" };
+        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent (the lowest scores of a lower-is-better model)" };
         var rejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject.txt lists the worst P percent" };
         var perFolder = new Option<bool>("--per-folder") { Description = "Curation: apply the percent rule within each top-level folder" };
         var incremental = new Option<bool>("--incremental") { Description = "Reuse the scores of unchanged images (same size and mtime) from OUT/score-cache.jsonl" };
@@ -32,7 +33,7 @@ internal static class ScoreCommand
         var dedup = new DedupOptions();
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report, preprocess,
+            inputs, model, output, format, shardSize, device, rejectBelow, rejectAbove, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report, preprocess,
         };
         judge.AddTo(command);
         dedup.AddTo(command);
@@ -46,7 +47,7 @@ internal static class ScoreCommand
                 parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
                 judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report),
                 parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental), CommonOptions.Preprocess(parse, preprocess),
-                dedupSpec.Dedup, dedupSpec.DedupDistance);
+                dedupSpec.Dedup, dedupSpec.DedupDistance, parse.GetValue(rejectAbove));
         });
         return command;
     }
@@ -55,7 +56,7 @@ internal static class ScoreCommand
         IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
         double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false,
         double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false, PreprocessPath? preprocess = null,
-        DedupMode? dedup = null, int? dedupDistance = null)
+        DedupMode? dedup = null, int? dedupDistance = null, double? rejectAbove = null)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
@@ -67,6 +68,7 @@ internal static class ScoreCommand
             Format = format,
             ShardSize = shardSize,
             RejectBelow = rejectBelow,
+            RejectAbove = rejectAbove,
             KeepTopPercent = keepTopPercent,
             Labels = labels,
             Cascade = cascade,

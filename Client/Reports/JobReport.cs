@@ -44,7 +44,7 @@ internal static class JobReport
             .Append(".grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;width:260px;font-size:12px;word-break:break-all}")
             .Append(".grid img{max-width:256px;max-height:256px;display:block}.note{color:#a60}</style></head><body>\n");
         html.Append("<h1>Job ").Append(E(job.JobId)).Append("</h1>\n<p>model <b>").Append(E(s.Model)).Append(" v").Append(E(s.ModelVersion ?? "?"))
-            .Append("</b>, state <b>").Append(E(job.Status.State.ToString().ToLowerInvariant())).Append("</b>: ")
+            .Append("</b>").Append(E(SummaryTable.Describe(s))).Append(", state <b>").Append(E(job.Status.State.ToString().ToLowerInvariant())).Append("</b>: ")
             .Append(s.All.Count).Append(" images, ").Append(s.All.Scored).Append(" scored, ").Append(s.All.Failed).Append(" failed; report made ")
             .Append(DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture)).Append(" from the job's counted result files.</p>\n");
         if (s.Message is not null) html.Append("<p class=\"note\">").Append(E(s.Message)).Append("</p>\n");
@@ -52,7 +52,7 @@ internal static class JobReport
         html.Append("<h2>Summary</h2>\n");
         SummaryRows(html, s);
         if (s.Curation is { } c)
-            html.Append("<p>curation: keep ").Append(c.Keep).Append(", reject ").Append(c.Reject).Append(" (lowest score kept ").Append(N(c.Threshold)).Append(")</p>\n");
+            html.Append("<p>curation: keep ").Append(c.Keep).Append(", reject ").Append(c.Reject).Append(s.Direction == Models.ModelManifest.LowerIsBetter ? " (highest score kept " : " (lowest score kept ").Append(N(c.Threshold)).Append(")</p>\n");
         if (s.Cascade is { } cascade)
             html.Append("<p>cascade: teacher ").Append(E(cascade.Teacher)).Append(" rescored ").Append(cascade.Rescored).Append(" images; ")
                 .Append(cascade.ChangedSide).Append(" changed side (").Append(cascade.ChangedToKeep).Append(" to keep, ").Append(cascade.ChangedToReject).Append(" to reject)</p>\n");
@@ -77,7 +77,9 @@ internal static class JobReport
 
         if (s.Duplicates is { } dup) await Duplicates(html, store, job, rows, dup, cancellationToken);
 
-        var byScore = scored.OrderBy(r => r.Result.Score!.Value).ThenBy(r => r.Result.Path, StringComparer.Ordinal).ToList();
+        // Worst first in the model's direction: the lowest scores, or the highest of a lower-is-better model (BRISQUE).
+        var byScore = (LowerIsBetter(job) ? scored.OrderByDescending(r => r.Result.Score!.Value) : scored.OrderBy(r => r.Result.Score!.Value))
+            .ThenBy(r => r.Result.Path, StringComparer.Ordinal).ToList();
         var worst = byScore.Take(Extremes).ToList();
         var best = byScore.AsEnumerable().Reverse().Take(Extremes).ToList();
         var locations = await Locations(store, job, worst.Concat(best), cancellationToken);
@@ -94,6 +96,9 @@ internal static class JobReport
         File.Move(temporary, file, overwrite: true);
         return file;
     }
+
+    /// <summary>The job's direction as its summary records it (the grain sets it from the model; a spec built by the CLI may not carry it).</summary>
+    private static bool LowerIsBetter(ReportJob job) => job.Summary.Direction == Models.ModelManifest.LowerIsBetter || job.Spec.LowerIsBetter;
 
     private static async Task<List<Row>> Load(ObjectStore store, ReportJob job, CancellationToken cancellationToken)
     {
@@ -164,7 +169,7 @@ internal static class JobReport
         {
             var labels = await JobEvaluation.ReadLabels(store, job.Spec.Labels!, cancellationToken);
             var pairs = Evaluator.Match(results, labels);
-            var e = job.Summary.Evaluation ?? Evaluator.Evaluate(pairs, labels.File);
+            var e = job.Summary.Evaluation ?? Evaluator.Evaluate(pairs, labels.File, LowerIsBetter(job));
             html.Append("<table><tr><th>n</th><th>SRCC</th><th>KRCC</th><th>PLCC</th><th>PLCC (logistic)</th><th>RMSE (logistic)</th></tr><tr><td>")
                 .Append(e.Images).Append("</td><td>").Append(N(e.Srcc)).Append("</td><td>").Append(N(e.Krcc)).Append("</td><td>").Append(N(e.Plcc))
                 .Append("</td><td>").Append(N(e.PlccLogistic)).Append("</td><td>").Append(N(e.RmseLogistic)).Append("</td></tr></table>\n<p>")

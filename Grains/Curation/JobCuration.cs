@@ -18,17 +18,16 @@ internal static class JobCuration
 
     /// <param name="shards">Per counted shard, in order: its item list and its counted result file.</param>
     /// <param name="current">The job's statistics (summary.json's "all").</param>
-    /// <param name="lowerIsBetter">The model's direction, which decides the copy --dedup keeps.</param>
     /// <param name="previousKeep">The previous run's keep list (schedules with --dedup), null when it has none.</param>
     public static async Task<Outcome> Run(ObjectStore store, JobSpec spec, string jobId, string model, ScoreAggregate all,
         IReadOnlyDictionary<string, ScoreAggregate> byFolder, IReadOnlyList<(string ItemList, string ResultFile)> shards,
         ScoreSummary current, JobSummary? previous, CancellationToken cancellationToken,
-        bool lowerIsBetter = false, IReadOnlySet<string>? previousKeep = null)
+        IReadOnlySet<string>? previousKeep = null)
     {
         bool rule = CurationLists.HasRule(spec);
         // Dedup first: the rule then judges the images dedup kept, and its percentiles are theirs.
         var dedup = spec.Dedup is null ? null
-            : await Dedup.JobDedup.Run(store, spec, shards.Select(s => s.ResultFile).ToList(), lowerIsBetter, spec.PreviousJob is not null, previousKeep, cancellationToken);
+            : await Dedup.JobDedup.Run(store, spec, shards.Select(s => s.ResultFile).ToList(), spec.LowerIsBetter, spec.PreviousJob is not null, previousKeep, cancellationToken);
         if (dedup is not null) (all, byFolder) = (dedup.KeptAll, dedup.KeptByFolder);
         bool lists = rule || dedup is not null;
         double jobThreshold = CurationLists.Threshold(spec, all);
@@ -52,7 +51,7 @@ internal static class JobCuration
                 var row = rows[i];
                 double threshold = folderThresholds?.GetValueOrDefault(SourceListing.TopFolder(row.Path), jobThreshold) ?? jobThreshold;
                 var deciding = Cascade.CascadeRules.DecidingScore(row); // the cascade teacher's score decides where it rescored
-                bool isKept = deciding is { } d && d >= threshold; // error records are always rejected
+                bool isKept = deciding is { } d && CurationLists.Kept(spec.LowerIsBetter, d, threshold); // error records are always rejected
                 Dedup.JobDedup.Rejection duplicate = default;
                 bool isDuplicate = dedup is not null && dedup.Rejected.TryGetValue(Dedup.JobDedup.Key(s, i), out duplicate);
                 if (isDuplicate) isKept = false;
@@ -65,7 +64,7 @@ internal static class JobCuration
                         // With --dedup each line says why (a tab, then the reason): a duplicate, a score below the rule, an error.
                         if (dedup is not null)
                             reject.Append('\t').Append(isDuplicate ? $"duplicate of {duplicate.KeptPath} (distance {duplicate.Distance})"
-                                : deciding is { } low ? $"score {low.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} below {threshold.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}"
+                                : deciding is { } worse ? $"score {worse.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} {(spec.LowerIsBetter ? "above" : "below")} {threshold.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}"
                                 : $"error {row.ErrorKind ?? "unknown"}");
                         reject.Append('\n');
                         rejected++;

@@ -50,7 +50,7 @@ internal static class Evaluator
     /// what to do) when fewer than 2 images matched or the scores or labels are all equal: correlations are then
     /// undefined, and a NaN in summary.json would be read as a figure.
     /// </summary>
-    public static EvaluationResult Evaluate(MatchedPairs pairs, string labelsFile)
+    public static EvaluationResult Evaluate(MatchedPairs pairs, string labelsFile, bool lowerIsBetter = false)
     {
         int n = pairs.Scores.Count;
         if (n < 2)
@@ -62,6 +62,7 @@ internal static class Evaluator
             throw new ArgumentException($"all {n} matched labels in {labelsFile} have the same MOS ({pairs.Mos[0]}): correlations are undefined; check the MOS column");
 
         var notes = new List<string>();
+        if (lowerIsBetter) notes.Add("the model is lower-is-better: SRCC, KRCC and PLCC are negative when its scores agree with the MOS");
         if (pairs.Ambiguous > 0) notes.Add($"{pairs.Ambiguous} results share a file name with an earlier result and were left unmatched: label them by relative path");
         double? plccLogistic = null, rmse = null;
         double[]? beta = null;
@@ -89,6 +90,7 @@ internal static class Evaluator
             RmseLogistic = rmse,
             Logistic = beta,
             Note = notes.Count > 0 ? string.Join("; ", notes) : null,
+            Direction = lowerIsBetter ? Models.ModelManifest.LowerIsBetter : Models.ModelManifest.HigherIsBetter,
         };
     }
 }

@@ -51,14 +51,14 @@ internal static class JobEvaluation
             pairs?.Add(rows);
             if (cascade is not null)
             {
-                var c = CascadeRules.Count(cascade.Teacher, rows, threshold);
+                var c = CascadeRules.Count(cascade.Teacher, rows, threshold, spec.LowerIsBetter);
                 cascade = cascade with { Rescored = cascade.Rescored + c.Rescored, ChangedToKeep = cascade.ChangedToKeep + c.ChangedToKeep, ChangedToReject = cascade.ChangedToReject + c.ChangedToReject };
             }
         }
         if (pairs is null) return (null, cascade, note);
         try
         {
-            return (Evaluator.Evaluate(pairs, labels!.File), cascade, null);
+            return (Evaluator.Evaluate(pairs, labels!.File, spec.LowerIsBetter), cascade, null);
         }
         catch (ArgumentException e)
         {

@@ -9,11 +9,13 @@ namespace DpIqa.Inference;
 /// One ONNX Runtime session for one model on this silo, behind a <see cref="DynamicBatcher"/>: a batch runs when
 /// <see cref="InferenceOptions.MaxBatch"/> images are waiting or the first has waited <see cref="InferenceOptions.MaxWaitMs"/>.
 /// The input tensor of each run loop is allocated once and reused.
+/// A model computed in C# (the built-in BRISQUE, <see cref="Native"/>) has neither: the scorer calls
+/// <see cref="ScoreNative"/> on the full-size image, on the decoding core (no batching: it is per-image CPU work).
 /// </summary>
 internal sealed partial class ModelSession : IAsyncDisposable
 {
-    private readonly InferenceSession _session;
-    private readonly DynamicBatcher _batcher;
+    private readonly InferenceSession? _session;
+    private readonly DynamicBatcher? _batcher;
     private readonly string _inputName, _outputName;
     private readonly bool _uint8Input;
     private readonly (int MaxBatch, int ConcurrentRuns, int IntraOpThreads) _settings;
@@ -22,6 +24,9 @@ internal sealed partial class ModelSession : IAsyncDisposable
     public ModelManifest Manifest { get; }
     public string Device { get; }
     public long LastUsedTicks;
+
+    /// <summary>Whether the model is computed in C# from the full-size image (<see cref="ScoreNative"/>) instead of an ONNX graph.</summary>
+    public bool Native { get; }
 
     /// <summary>The memory this model was estimated to need when it was loaded (<see cref="ModelMemory"/>).</summary>
     public long MemoryEstimate { get; }
@@ -34,6 +39,15 @@ internal sealed partial class ModelSession : IAsyncDisposable
     public ModelSession(ResolvedModel model, InferenceOptions options, ILogger logger, long loadedBytes = 0, string settingsSource = "Inference:*")
     {
         Manifest = model.Manifest;
+        LastUsedTicks = Environment.TickCount64;
+        if (model.Native)
+        {
+            // Only the built-in BRISQUE is native; loading it here makes a broken resource fail the first shard, not each image.
+            _ = Models.Brisque.BrisqueModel.Shared;
+            (Native, Device, _inputName, _outputName) = (true, "cpu", "", "");
+            Log.Loaded(logger, Manifest.Name, Manifest.Version, "cpu (C#, per image)");
+            return;
+        }
         // Before anything is fetched or loaded: a model this silo cannot hold fails here, in words, not by an OOM kill.
         MemoryEstimate = ModelMemory.Check(Manifest, model.FileBytes(), options, loadedBytes);
         (_session, Device) = CreateSession(model, options, logger);
@@ -158,7 +172,16 @@ internal sealed partial class ModelSession : IAsyncDisposable
     public Task<float> Score(PreprocessedImage image, CancellationToken cancellationToken)
     {
         LastUsedTicks = Environment.TickCount64;
+        if (_batcher is null) throw new InvalidOperationException($"model '{Manifest.Name}' scores full-size images, not 512x512 inputs");
         return _batcher.Score(image, cancellationToken);
+    }
+
+    /// <summary>The score of a full-size decoded image, computed on the calling thread (<see cref="Native"/> models only).</summary>
+    public float ScoreNative(DecodedImage image)
+    {
+        LastUsedTicks = Environment.TickCount64;
+        if (!Native) throw new InvalidOperationException($"model '{Manifest.Name}' is an ONNX graph: score its preprocessed input");
+        return Models.Brisque.BrisqueModel.Shared.Score(image);
     }
 
     /// <summary>A run function for one batcher loop, with its own input buffer allocated once and reused:
@@ -188,7 +211,7 @@ internal sealed partial class ModelSession : IAsyncDisposable
                 [batch.Count, 3, Preprocessor.Size, Preprocessor.Size]);
         }
         using var _ = tensor;
-        using var outputs = _session.Run(_runOptions, [_inputName], [tensor], [_outputName]);
+        using var outputs = _session!.Run(_runOptions, [_inputName], [tensor], [_outputName]);
         var scores = outputs[0].GetTensorDataAsSpan<float>();
         if (scores.Length < batch.Count)
             throw new InvalidOperationException($"model '{Manifest.Name}' returned {scores.Length} values for {batch.Count} images");
@@ -201,8 +224,8 @@ internal sealed partial class ModelSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _batcher.DisposeAsync();
-        _session.Dispose();
+        if (_batcher is not null) await _batcher.DisposeAsync();
+        _session?.Dispose();
         _runOptions.Dispose();
     }
 

@@ -20,7 +20,7 @@ internal static class CompletionCuration
             ? await grains.GetGrain<IJobGrain>(p).GetSummary() : null;
         var shards = Enumerable.Range(0, job.ShardCount).Where(job.IsDone).Select(s => JobLayout.ItemListPath(spec.Output, s)).Zip(countedResultFiles).ToList();
         var done = await Curation.JobCuration.Run(store, spec, jobId, $"{spec.Model}/{job.ModelVersion}", job.All, job.ByFolder, shards, summary.All, previous,
-            cancellationToken, job.LowerIsBetter, await PreviousKeep(store, grains, spec, cancellationToken));
+            cancellationToken, await PreviousKeep(store, grains, spec, cancellationToken));
         job.Curation = done.Lists;
         job.Duplicates = done.Duplicates;
         job.Actions = done.Actions;

@@ -209,14 +209,15 @@ internal sealed partial class JobGrain(
         }
         var model = JobRequestValidation.Validate(spec, options.Value.MaxShardSize, models);
         if (spec.Labels is not null) await Evaluation.JobEvaluation.ReadLabels(store, spec.Labels); // a bad labels file is refused now, not after the job
-        spec = spec with { Preprocess = spec.Preprocess ?? model.Manifest.DefaultPreprocess() }; // the model's default, fixed for the job's life
+        // The model's default preprocessing and its direction, fixed for the job's life.
+        spec = spec with { Preprocess = spec.Preprocess ?? model.Manifest.DefaultPreprocess(), LowerIsBetter = model.Manifest.LowerBetter };
         await store.ValidateSources(spec.Sources);
         await store.PrepareOutput(spec.Output);
         Job.Spec = spec;
         Job.State = JobState.Running;
         Job.SubmittedAt = DateTimeOffset.UtcNow;
         Job.ModelVersion = model.Manifest.Version;
-        Job.LowerIsBetter = model.Manifest.Direction == Models.ModelManifest.LowerIsBetter;
+        Job.ModelLicence = model.Manifest.Licence;
         Job.Message = Curation.CurationLists.Validate(spec, model.Manifest); // a note when --reject-below cannot be checked
         Changed();
         try

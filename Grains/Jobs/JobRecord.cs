@@ -39,8 +39,8 @@ public sealed class JobRecord
     [Id(21)] public DriftReport? Drift { get; set; }
     [Id(22)] public CurationActionsResult? Actions { get; set; }
     [Id(23)] public DuplicatesResult? Duplicates { get; set; }
-    /// <summary>The job's model ranks lower scores better (its manifest's direction, read when the job started): dedup keeps the lowest.</summary>
-    [Id(24)] public bool LowerIsBetter { get; set; }
+    /// <summary>The licence in the job's model's manifest when the job started.</summary>
+    [Id(24)] public string? ModelLicence { get; set; }
 
     public bool IsDone(int shard) => shard / 8 < ShardDone.Length && (ShardDone[shard / 8] & (1 << (shard % 8))) != 0;
 

@@ -18,6 +18,8 @@ internal static class JobRequestValidation
         Curation.CurationLists.Validate(spec, model.Manifest);
         Cascade.CascadeRules.Validate(spec, models);
         if (spec.Preprocess is { } p && !Enum.IsDefined(p)) throw new ArgumentException($"unknown preprocessing path {p}: use exact or fast");
+        if (spec.Preprocess == PreprocessPath.Fast && model.Native)
+            throw new ArgumentException($"--preprocess fast reduces the image to about 1024 px, but model '{model.Manifest.Name}' scores every image at its own resolution: leave --preprocess out");
         return model;
     }
 

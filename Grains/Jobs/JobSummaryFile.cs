@@ -30,6 +30,8 @@ internal static class JobSummaryFile
         Actions = job.Actions,
         Preprocess = job.Spec.Preprocess ?? PreprocessPath.Exact,
         Duplicates = job.Duplicates,
+        ModelLicence = job.ModelLicence,
+        Direction = job.Spec.LowerIsBetter ? Models.ModelManifest.LowerIsBetter : Models.ModelManifest.HigherIsBetter,
     };
 
     /// <summary>The bytes of summary.json.</summary>

@@ -59,7 +59,7 @@ internal sealed partial class ModelCatalog
     /// <summary>Deletes an imported model's manifest and files.</summary>
     public void Remove(string name)
     {
-        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is built in and cannot be removed");
+        if (IsBuiltIn(name)) throw new ArgumentException($"'{name}' is built in and cannot be removed");
         if (Blob is { } blob)
         {
             if (!blob.Remove(name)) throw new ArgumentException($"unknown model '{name}' in {blob.Location}");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using DpIqa.Models.Brisque;
 using DpIqa.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace DpIqa.Models;
 
 /// <summary>
-/// The models a silo can serve: the built-in proxy plus every manifest in <see cref="ModelOptions.Path"/>, or in
+/// The models a silo can serve: the built-in ones (<see cref="BrisqueModel"/>, the default, and <see cref="ProxyModel"/>) plus every manifest in <see cref="ModelOptions.Path"/>, or in
 /// the blob catalog of <see cref="ModelOptions.Source"/> (see <see cref="BlobModelCatalog"/>).
 /// Loading checks the files' sha256 against the manifest and refuses a mismatch.
 /// </summary>
@@ -38,14 +39,39 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
         File = "(built in)",
         Sha256 = Hashes.Sha256(ProxyBytes.Value),
         ScoreRange = [0, 1], // a product of four factors in (0, 1)
+        Licence = ProxyModel.Licence,
     };
+
+    /// <summary>The built-in BRISQUE: no ONNX graph; the scorer decodes the image at full size and calls <see cref="BrisqueModel"/>.</summary>
+    public static ModelManifest BrisqueManifest => new()
+    {
+        Name = BrisqueModel.Name,
+        Version = BrisqueModel.Version,
+        Description = BrisqueModel.Description,
+        File = "(built in)",
+        Sha256 = BrisqueModel.Shared.Sha256,
+        Input = "",
+        InputShape = [],
+        InputType = "uint8",
+        Preprocessing = ModelManifest.NativeGrayPreprocessing,
+        Output = "score",
+        ScoreRange = [0, 100], // OpenCV clamps the SVR's output to [0, 100]
+        Direction = ModelManifest.LowerIsBetter,
+        Licence = BrisqueModel.Licence,
+    };
+
+    /// <summary>Whether <paramref name="name"/> is a built-in model (which cannot be imported over or removed).</summary>
+    public static bool IsBuiltIn(string name) => name is BrisqueModel.Name or ProxyModel.Name;
+
+    private static List<ModelManifest> BuiltIns() => [BrisqueManifest, ProxyManifest];
 
     public IReadOnlyList<ModelManifest> List()
     {
-        var list = new List<ModelManifest> { ProxyManifest };
+        var list = BuiltIns();
+        int builtIn = list.Count;
         if (Blob is { } blob)
         {
-            list.AddRange(blob.List().Where(m => m.Name != ProxyModel.Name));
+            list.AddRange(blob.List().Where(m => !IsBuiltIn(m.Name)));
             return list;
         }
         if (Directory.Exists(Folder))
@@ -57,10 +83,10 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
             foreach (var file in manifests)
             {
                 var manifest = ReadManifest(file);
-                if (manifest is not null && manifest.Name != ProxyModel.Name && seen.Add(manifest.Name)) list.Add(manifest);
+                if (manifest is not null && !IsBuiltIn(manifest.Name) && seen.Add(manifest.Name)) list.Add(manifest);
             }
         }
-        list.Sort(1, list.Count - 1, Comparer<ModelManifest>.Create((a, b) => string.CompareOrdinal(a.Name, b.Name)));
+        list.Sort(builtIn, list.Count - builtIn, Comparer<ModelManifest>.Create((a, b) => string.CompareOrdinal(a.Name, b.Name)));
         return list;
     }
 
@@ -68,6 +94,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
     public ResolvedModel Resolve(string name)
     {
         if (name == ProxyModel.Name) return new ResolvedModel(ProxyManifest, null, () => ProxyBytes.Value);
+        if (name == BrisqueModel.Name) return new ResolvedModel(BrisqueManifest, null, null);
         if (Blob is { } blob)
         {
             return blob.Resolve(name) ?? throw new ArgumentException(
@@ -85,7 +112,7 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
     /// 30 s), or an <see cref="ArgumentException"/> as from <see cref="Resolve"/>.
     /// </summary>
     public ModelManifest Manifest(string name) =>
-        name != ProxyModel.Name && Blob?.Manifest(name) is { } manifest ? manifest : Resolve(name).Manifest;
+        !IsBuiltIn(name) && Blob?.Manifest(name) is { } manifest ? manifest : Resolve(name).Manifest;
 
     /// <summary>NAME/NAME.json, else NAME.json at the top of the folder (the earlier layout), else null.</summary>
     private string? LocalManifestPath(string name)

@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace DpIqa.Models;
 
 /// <summary>What <c>dpiqa models import</c> was given: an export folder or ONNX file, and what to record over its manifest.</summary>
-internal sealed record ModelImport(string Source)
+internal sealed partial record ModelImport(string Source)
 {
     public string? Name { get; init; }
     public string? ManifestPath { get; init; }
@@ -11,6 +11,18 @@ internal sealed record ModelImport(string Source)
     /// <summary>[lower, upper] to record, overriding the manifest's.</summary>
     public double[]? ScoreRange { get; init; }
     public string? Direction { get; init; }
+    /// <summary>Licence to record, overriding the manifest's.</summary>
+    public string? Licence { get; init; }
+
+    /// <summary>
+    /// DP-IQA's official checkpoint names (<c>koniq_student_model_plcc_best.pth</c>, <c>spaq_model_srcc_best</c>, ...):
+    /// a model named so, or whose manifest says it was exported from one, carries their licence, CC BY-NC-SA 4.0.
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|[^a-z])(koniq|clive|livec|livefb|spaq)_(student_)?model_(plcc_best|srcc_best|pack)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex OfficialName();
+
+    /// <summary>Whether <paramref name="text"/> (a file name or a manifest's description) names an official DP-IQA checkpoint.</summary>
+    internal static bool NamesOfficialDpIqa(string? text) => text is not null && OfficialName().IsMatch(text);
 
     /// <summary>
     /// The manifest an import records and the ONNX file it comes from. A folder holds <c>FOLDER.onnx</c> (or a single
@@ -37,7 +49,7 @@ internal sealed record ModelImport(string Source)
         }
         var name = Name ?? (given is { Name.Length: > 0 } ? given.Name : Path.GetFileNameWithoutExtension(onnxPath));
         if (!ModelCatalog.NamePattern().IsMatch(name)) throw new ArgumentException($"model name '{name}' is not allowed: use lower-case letters, digits, '.', '_' and '-'");
-        if (name == ProxyModel.Name) throw new ArgumentException($"'{name}' is the built-in model's name; pick another");
+        if (ModelCatalog.IsBuiltIn(name)) throw new ArgumentException($"'{name}' is a built-in model's name; pick another");
         // The graph is opened in ONNX Runtime to read the contract when there is no manifest, and to check that it
         // loads. An exporter's manifest of a model with external data (a teacher: 4 GB) already says the contract,
         // and opening it would load every weight (the bench measured 4.2 GB of RSS and minutes on 2 cores) just to
@@ -52,6 +64,10 @@ internal sealed record ModelImport(string Source)
         };
         if (this.ScoreRange is not null) manifest = manifest with { ScoreRange = this.ScoreRange };
         if (this.Direction is not null) manifest = manifest with { Direction = this.Direction };
+        if (this.Licence is not null) manifest = manifest with { Licence = this.Licence };
+        else if (string.IsNullOrWhiteSpace(manifest.Licence)
+            && (NamesOfficialDpIqa(Path.GetFileName(Path.TrimEndingDirectorySeparator(Source))) || NamesOfficialDpIqa(Path.GetFileName(onnxPath)) || NamesOfficialDpIqa(given?.Description)))
+            manifest = manifest with { Licence = ModelManifest.DpIqaLicence };
         if (manifest.ScoreRange is not null && manifest.DeclaredRange() is null)
             throw new ArgumentException($"score range [{string.Join(", ", manifest.ScoreRange)}] must be [lower, upper] with lower < upper, or left out when the range is unknown");
         if (manifest.Direction is not (ModelManifest.HigherIsBetter or ModelManifest.LowerIsBetter))

@@ -11,6 +11,15 @@ public sealed record ModelManifest
     /// <summary>The same pipeline up to the 8-bit image, fed as uint8 NHWC; the graph casts and scales (v / 255).</summary>
     public const string DpIqaPreprocessingUint8 = "pil-rgb-bilinear-512-uint8-nhwc";
 
+    /// <summary>
+    /// Preprocessing id of the built-in BRISQUE: the whole image at its own resolution, decoded as the other paths
+    /// decode it, to gray as OpenCV's cvtColor(BGR2GRAY) does; the model computes its features from there (no ONNX graph).
+    /// </summary>
+    public const string NativeGrayPreprocessing = "opencv-gray-native";
+
+    /// <summary>Licence recorded for DP-IQA's official weights and what is exported from them.</summary>
+    public const string DpIqaLicence = "CC-BY-NC-SA-4.0";
+
     /// <summary>Direction of a model whose higher scores mean better quality (DP-IQA's).</summary>
     public const string HigherIsBetter = "higher-is-better";
 
@@ -32,8 +41,19 @@ public sealed record ModelManifest
     [JsonPropertyName("direction")] public string Direction { get; init; } = HigherIsBetter;
     /// <summary>Default preprocessing path for jobs that do not choose one: <c>exact</c> (the default) or <c>fast</c>.</summary>
     [JsonPropertyName("preprocess")] public string Preprocess { get; init; } = "exact";
+    /// <summary>The licence of the model's weights (an SPDX id where there is one, e.g. Apache-2.0, CC-BY-NC-SA-4.0); null when unknown.</summary>
+    [JsonPropertyName("licence")] public string? Licence { get; init; }
     /// <summary>External-data files (models over 2 GB) and their sha256.</summary>
     [JsonPropertyName("external_data")] public Dictionary<string, string>? ExternalData { get; init; }
+
+    /// <summary>Whether lower scores mean better quality (<see cref="LowerIsBetter"/>).</summary>
+    [JsonIgnore] public bool LowerBetter => Direction == LowerIsBetter;
+
+    /// <summary>Whether the licence forbids commercial use (a CC "NC" licence).</summary>
+    [JsonIgnore] public bool NonCommercial => Licence is { } l && (l.Contains("-NC", StringComparison.OrdinalIgnoreCase) || l.Contains(" NC", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The licence for display: the manifest's, or "unknown".</summary>
+    [JsonIgnore] public string LicenceShown => string.IsNullOrWhiteSpace(Licence) ? "unknown" : Licence + (NonCommercial ? " (non-commercial)" : "");
 
     /// <summary>The declared score range, or null when the manifest declares none or one that is not [lower, upper] with lower &lt; upper.</summary>
     public (double Lower, double Upper)? DeclaredRange() =>

@@ -10,8 +10,8 @@ public sealed class ModelOptions
     public string Path { get; set; } = System.IO.Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dpiqa", "models");
 
-    /// <summary>Model used when a job names none.</summary>
-    public string Default { get; set; } = ProxyModel.Name;
+    /// <summary>Model used when a job names none: the built-in BRISQUE.</summary>
+    public string Default { get; set; } = Brisque.BrisqueModel.Name;
 
     /// <summary>
     /// Where the catalog lives: empty for the local folder <see cref="Path"/>, or <c>blob:CONTAINER[/PREFIX]</c> for a

@@ -18,6 +18,8 @@ internal static class ProxyModel
 {
     public const string Name = "proxy-sharpness";
     public const string Version = "1";
+    /// <summary>The proxy is a formula of this project, with no third-party weights.</summary>
+    public const string Licence = "this project's (a formula, no weights)";
     public const float R0 = 0.05f, C0 = 0.05f, M0 = 0.45f, S0 = 0.2f;
 
     public static readonly string Description =

@@ -31,12 +31,16 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
             throw new InvalidOperationException($"model '{Manifest.Name}': sha256 of {path} is {actual} but the manifest says {expected}; refusing to load it (re-import the model)");
     }
 
+    /// <summary>Whether the model is computed in C# (the built-in BRISQUE) rather than by an ONNX graph.</summary>
+    public bool Native => Manifest.Preprocessing == ModelManifest.NativeGrayPreprocessing;
+
     /// <summary>
     /// The size of the model's files (the graph and its external data), known before they are fetched: from the blob
     /// catalog for a model not yet in the cache, else from the files. What the memory check before a load goes by.
     /// </summary>
     public long FileBytes()
     {
+        if (Native) return 0; // computed in C#, no files to hold
         if (builtIn is not null) return builtIn().LongLength;
         if (remoteBytes is not null) return remoteBytes();
         var folder = System.IO.Path.GetDirectoryName(OnnxPath!)!;
@@ -48,6 +52,7 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     /// loaded from their file (<see cref="CreateSession"/>), never read whole (a teacher's graph plus data is 4 GB).</summary>
     public byte[] Load()
     {
+        if (Native) throw new InvalidOperationException($"model '{Manifest.Name}' is computed in C#, not by an ONNX graph");
         if (builtIn is not null) return builtIn();
         Verify();
         return File.ReadAllBytes(OnnxPath!);
@@ -56,6 +61,7 @@ internal sealed class ResolvedModel(ModelManifest manifest, string? onnxPath, Fu
     /// <summary>An ONNX Runtime session over the verified model (from the file, so external data next to it is found).</summary>
     public InferenceSession CreateSession(SessionOptions options)
     {
+        if (Native) throw new InvalidOperationException($"model '{Manifest.Name}' is computed in C#, not by an ONNX graph");
         if (builtIn is not null) return new InferenceSession(builtIn(), options);
         Verify();
         return new InferenceSession(OnnxPath!, options);

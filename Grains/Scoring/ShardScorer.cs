@@ -116,6 +116,12 @@ internal sealed class ShardScorer
             }
             result.Bytes = bytes.Length;
             result.ContentMd5 = Dedup.ContentHash.Of(item.Version, bytes);
+            if (session.Native)
+            {
+                result.Score = await ScoreNative(session, bytes, result, ct);
+                result.Status = ImageResult.Ok;
+                return Done(result, started, manifest);
+            }
             PreprocessedImage image;
             await _decodeSlots.WaitAsync(ct);
             try
@@ -147,9 +153,50 @@ internal sealed class ShardScorer
             result.ErrorKind = e.Kind.Name();
             result.ErrorMessage = e.Message;
         }
+        return Done(result, started, manifest);
+    }
+
+    private static ImageResult Done(ImageResult result, long started, ModelManifest manifest)
+    {
         result.Milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         DpIqaMetrics.ImageDone(manifest.Name, result.ErrorKind);
         return result;
+    }
+
+    /// <summary>
+    /// A model computed from the full-size image (the built-in BRISQUE): decoded whole (the size guard applies) and scored
+    /// while holding a decode slot, so at most <see cref="ScoringOptions.DecodeThreads"/> full-size images are in memory
+    /// and busy at once. A failure of the model is an inference error record, as for a graph.
+    /// </summary>
+    private async Task<float> ScoreNative(ModelSession session, byte[] bytes, ImageResult result, CancellationToken ct)
+    {
+        await _decodeSlots.WaitAsync(ct);
+        try
+        {
+            var preprocessing = Stopwatch.GetTimestamp();
+            using var decoded = ImageDecoder.Decode(bytes, _limits);
+            DpIqaMetrics.Preprocessed(Stopwatch.GetElapsedTime(preprocessing));
+            result.Width = decoded.FullWidth;
+            result.Height = decoded.FullHeight;
+            result.Preprocess = ImageResult.Exact;
+            result.PHash = PerceptualHash.Format(PerceptualHash.Compute(decoded)); // the same pixels, as the graph path hashes them
+            float score;
+            try
+            {
+                score = session.ScoreNative(decoded);
+            }
+            catch (Exception e) when (e is not (ImageError or OperationCanceledException))
+            {
+                throw new ImageError(ImageErrorKind.Inference, $"model {session.Manifest.Name} failed: {e.Message}");
+            }
+            if (!float.IsFinite(score))
+                throw new ImageError(ImageErrorKind.Inference, $"model {session.Manifest.Name} returned {score}, not a finite score");
+            return score;
+        }
+        finally
+        {
+            _decodeSlots.Release();
+        }
     }
 
     /// <summary>A model's score of a preprocessed image; a failed run or a NaN/infinity (which statistics cannot count)

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using DpIqa.Bench;
 
-// dotnet run -c Release --project bench/DpIqa.Bench -- preprocess [speed|breakdown|calibrate|fidelity|heldout ...] | pipeline | student [images [probe [full]]] | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N [writes in flight]] | writes [lists]] | memory [N ...] | incremental | large-model [FOLDER] | all
+// dotnet run -c Release --project bench/DpIqa.Bench -- brisque [small N] [camera N] | preprocess [speed|breakdown|calibrate|fidelity|heldout ...] | pipeline | student [images [probe [full]]] | student-ort | cluster | coordinator | coordinator-azurite [listing|blobs|both [N [writes in flight]] | writes [lists]] | memory [N ...] | incremental | large-model [FOLDER] | all
 //                                                 -- dedup [index [N ...] [--distance D] | accuracy | hashcost] (docs/duplicates.md; not part of all)
 //                                                 -- chaos [--trials N] [--images N] [--faults a,b] (not part of all; see scripts/chaos.sh)
 var what = args.FirstOrDefault() ?? "all";
 var root = Repo.Root;
 if (what is "chaos") return await ChaosBench.Run(root, args[1..]);
 if (what is "dedup") { await DedupBench.Run(root, args[1..]); return 0; } // index [N ...] [--distance D] | accuracy | hashcost (not part of all)
+if (what is "brisque") { await BrisqueBench.Run(root, args[1..]); return 0; } // not part of all: needs python3-opencv
 if (what is "memory-one") return await MemoryBench.One(root, int.Parse(args[1], CultureInfo.InvariantCulture));
 // large-model [FOLDER]: a generated 4 GiB external-data model; import, hash and load (not part of all: run it under a memory cap)
 if (what is "large-model-one") return LargeModelBench.One(args[1..]);

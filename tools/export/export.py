@@ -131,6 +131,9 @@ def export(torch, wrapped, args, description, example_device="cpu"):
     }
     if args.score_range is not None:
         manifest["score_range"] = list(args.score_range)
+    # DP-IQA's official weights are CC BY-NC-SA 4.0: the manifest says so, and `dpiqa models import` repeats it.
+    if getattr(args, "checkpoint", None) and official_dataset(args.checkpoint):
+        manifest["licence"] = "CC-BY-NC-SA-4.0"
     # Models over 2 GB keep their weights in external data files beside the graph: hash those too. The folder
     # holds this model only, so every other file in it is this model's external data.
     external = sorted(f for f in os.listdir(folder) if f not in (onnx_name, manifest_name))

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using DpIqa.Client.Commands;
 using DpIqa.Jobs;
+using DpIqa.Models;
 using DpIqa.Results;
 
 namespace DpIqa.Tests.Cli;
 
 /// <summary>
 /// <c>dpiqa score</c> end to end: an in-process silo, the job grain, shards, scoring workers, ONNX Runtime,
-/// on real photos mixed with broken files.
+/// on real photos mixed with broken files. With the proxy named (its scores are in [0, 1], higher is better); the
+/// default model, brisque, has its own tests (Models/BrisqueGoldenTests, Cli/BrisqueDirectionTests).
 /// </summary>
 public sealed class ScoreCommandTests : IDisposable
 {
@@ -43,7 +45,7 @@ public sealed class ScoreCommandTests : IDisposable
     public async Task Every_image_ends_once_as_a_score_or_a_typed_error(ResultFormat format)
     {
         var output = Path.Combine(_dir.Path, "out");
-        var code = await ScoreCommand.Run([Source()], null, output, format, shardSize: 3, [], json: true, verbose: false, CancellationToken.None);
+        var code = await ScoreCommand.Run([Source()], ProxyModel.Name, output, format, shardSize: 3, [], json: true, verbose: false, CancellationToken.None);
         Assert.Equal(0, code);
 
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, format)), format);
@@ -95,8 +97,8 @@ public sealed class ScoreCommandTests : IDisposable
         var source = Source();
         var first = Path.Combine(_dir.Path, "first");
         var second = Path.Combine(_dir.Path, "second");
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], null, first, ResultFormat.Csv, 2, [], true, false, CancellationToken.None));
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], null, second, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], ProxyModel.Name, first, ResultFormat.Csv, 2, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], ProxyModel.Name, second, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
         var a = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(first, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
         var b = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(second, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
         Assert.Equal(["cats/chelsea.png", "cats/deep/q444.jpg", "cats/lossy.webp", "top.png"], a.Keys.Order());
@@ -108,7 +110,7 @@ public sealed class ScoreCommandTests : IDisposable
     {
         var empty = _dir.Sub("empty/");
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([empty], null, output, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run([empty], ProxyModel.Name, output, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
         using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Equal(0, summary.RootElement.GetProperty("all").GetProperty("count").GetInt64());
         Assert.Contains("no images found", summary.RootElement.GetProperty("message").GetString());
@@ -130,7 +132,7 @@ public sealed class ScoreCommandTests : IDisposable
     public async Task A_curation_rule_writes_keep_and_reject_lists_that_split_every_image()
     {
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([Source()], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
+        Assert.Equal(0, await ScoreCommand.Run([Source()], ProxyModel.Name, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
             rejectBelow: 0.1, keepTopPercent: 50));
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
         var keep = File.ReadAllLines(JobLayout.KeepList(output));
@@ -147,7 +149,7 @@ public sealed class ScoreCommandTests : IDisposable
     [Fact]
     public async Task A_malformed_curation_rule_is_refused()
     {
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], null, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [],
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], ProxyModel.Name, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [],
             true, false, CancellationToken.None, keepTopPercent: 150));
         Assert.Contains("--keep-top-percent 150 is out of range", e.Message);
     }
@@ -158,7 +160,7 @@ public sealed class ScoreCommandTests : IDisposable
         var source = Directory.CreateDirectory(Path.Combine(_dir.Path, "broken")).FullName;
         File.WriteAllText(Path.Combine(source, "not-an-image.jpg"), "plain text, not a JPEG");
         var output = Path.Combine(_dir.Path, "out-broken");
-        Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None, keepTopPercent: 50));
+        Assert.Equal(0, await ScoreCommand.Run([source], ProxyModel.Name, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None, keepTopPercent: 50));
         Assert.Empty(File.ReadAllLines(JobLayout.KeepList(output)));
         Assert.Single(File.ReadAllLines(JobLayout.RejectList(output)));
         using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));

@@ -16,7 +16,7 @@ public sealed class CudaFallbackTests(ITestOutputHelper output) : IDisposable
     private async Task<(int Code, string[] Err)> Score(string device, string outDir)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
-        foreach (var a in new[] { global::DpIqa.Tests.Cli.DpiqaProcess.Dll(), "score", RepoPaths.Photos, "--device", device, "--out", outDir, "--format", "jsonl" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { global::DpIqa.Tests.Cli.DpiqaProcess.Dll(), "score", RepoPaths.Photos, "--model", "proxy-sharpness", "--device", device, "--out", outDir, "--format", "jsonl" }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

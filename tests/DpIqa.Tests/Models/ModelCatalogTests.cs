@@ -22,8 +22,8 @@ public sealed class ModelCatalogTests : IDisposable
     {
         Import("copy", ProxyModel.Build());
         var catalog = Catalog();
-        Assert.Equal(["proxy-sharpness", "copy"], catalog.List().Select(m => m.Name));
-        Assert.Equal("proxy-sharpness", catalog.DefaultModel);
+        Assert.Equal(["brisque", "proxy-sharpness", "copy"], catalog.List().Select(m => m.Name)); // the built-in ones first
+        Assert.Equal("brisque", catalog.DefaultModel);
         Assert.Equal(ProxyModel.Build(), catalog.Resolve("copy").Load());
     }
 
@@ -63,6 +63,7 @@ public sealed class ModelCatalogTests : IDisposable
     [Theory]
     [InlineData("Bad Name", "is not allowed")]
     [InlineData("proxy-sharpness", "built-in")]
+    [InlineData("brisque", "built-in")]
     public void Import_refuses_bad_names(string name, string message)
     {
         using var source = new TempFolder();

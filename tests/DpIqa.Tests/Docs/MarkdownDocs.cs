@@ -19,7 +19,7 @@ internal static partial class MarkdownDocs
     /// </summary>
     public static readonly string[] PendingPagesToDeleteAfterMerge =
     [
-        "docs/teacher.md", "docs/large-models.md", "docs/brisque.md", "docs/security.md", "docs/api.md", "docs/duplicates.md",
+        "docs/teacher.md", "docs/security.md",
     ];
 
     /// <summary>README.md and every page under docs/, as paths relative to the repository root.</summary>

@@ -13,19 +13,27 @@ INLINE_BELOW = 1024  # bytes: smaller tensors (shapes, scalars) stay in the grap
 PIECE = 16 << 20
 
 
-def _initializers(graph):
-    yield from graph.initializer
+def _tensors(graph):
+    """(tensor, is_initializer) for every initializer and every tensor-valued node attribute (torch.onnx writes
+    folded constants, e.g. the teacher's cross-attention K/V, as Constant nodes, external ones in files of their own)."""
+    for t in graph.initializer:
+        yield t, True
     for node in graph.node:
         for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t, False
+            for t in attr.tensors:
+                yield t, False
             if attr.HasField("g"):
-                yield from _initializers(attr.g)
+                yield from _tensors(attr.g)
             for g in attr.graphs:
-                yield from _initializers(g)
+                yield from _tensors(g)
 
 
 def gather(onnx_path, data_name):
-    """Rewrite onnx_path so that every initializer of INLINE_BELOW bytes or more lives in data_name (same folder);
-    per-tensor external files it used are removed. Returns (tensors moved, bytes of data)."""
+    """Rewrite onnx_path so that every initializer of INLINE_BELOW bytes or more, and every tensor that was already
+    external (initializer or Constant attribute), lives in data_name (same folder); the per-tensor external files
+    it used are removed. Returns (tensors moved, bytes of data)."""
     import onnx
     from onnx import TensorProto
 
@@ -34,7 +42,7 @@ def gather(onnx_path, data_name):
     model = onnx.load(onnx_path, load_external_data=False)
     sources, moved = set(), 0
     with open(data_path + ".partial", "wb") as out:
-        for t in _initializers(model.graph):
+        for t, initializer in _tensors(model.graph):
             if t.data_location == TensorProto.EXTERNAL:
                 info = {e.key: e.value for e in t.external_data}
                 source = os.path.join(folder, info["location"])
@@ -52,7 +60,7 @@ def gather(onnx_path, data_name):
                         out.write(piece)
                         left -= len(piece)
                 sources.add(source)
-            elif t.HasField("raw_data") and len(t.raw_data) >= INLINE_BELOW:
+            elif initializer and t.HasField("raw_data") and len(t.raw_data) >= INLINE_BELOW:
                 out.write(b"\0" * (-out.tell() % ALIGN))
                 position, length = out.tell(), len(t.raw_data)
                 out.write(t.raw_data)

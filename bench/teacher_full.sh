@@ -46,10 +46,16 @@ dotnet build Client -c Release -v q -nologo > "$out/build.log" 2>&1 || { say "do
 dll=$(ls Client/bin/Release/*/dpiqa.dll | head -1)
 
 models="$out/catalog"
-rm -rf "$out/export" "$models"
-say "## 1. export"
-step export "$cap_python" /usr/bin/python3 tools/export/export.py teacher --random-weights --seed 0 --score-range 0,1 \
-  --out "$out/export" --name dpiqa-teacher --version random-seed0
+rm -rf "$models"
+if [ "${TEACHER_REUSE_EXPORT:-0}" = 1 ] && [ -f "$out/export/dpiqa-teacher/dpiqa-teacher.json" ]; then
+  # The export takes most of an hour on 2 cores: TEACHER_REUSE_EXPORT=1 measures the later steps on the one there.
+  say "## 1. export: reused (TEACHER_REUSE_EXPORT=1): $(grep -h 'Elapsed\|Maximum resident' "$out/export.time" 2>/dev/null | tr -s ' ' | paste -sd';')"
+else
+  rm -rf "$out/export"
+  say "## 1. export"
+  step export "$cap_python" /usr/bin/python3 tools/export/export.py teacher --random-weights --seed 0 --score-range 0,1 \
+    --out "$out/export" --name dpiqa-teacher --version random-seed0
+fi
 say "onnx: $(du -b "$out/export/dpiqa-teacher/dpiqa-teacher.onnx" | cut -f1) bytes graph + $(du -b "$out/export/dpiqa-teacher/dpiqa-teacher.onnx.data" | cut -f1) bytes external data"
 step export_student "$cap_python" /usr/bin/python3 tools/export/export.py student --random-weights --calibrate samples/photos/*.jpg \
   --score-range 0,1 --out "$out/export" --name dpiqa-student --version random-seed0

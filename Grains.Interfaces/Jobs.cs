@@ -51,6 +51,8 @@ public sealed record JobSpec
     [Id(16)] public string? ScoreCacheFile { get; init; }
     /// <summary>Preprocessing path (<c>--preprocess</c>); null: the model's default (its manifest's <c>preprocess</c>, normally exact).</summary>
     [Id(17)] public PreprocessPath? Preprocess { get; init; }
+    /// <summary>Who submitted the job. Set by the silo from the caller's verified token; what a client sends here is replaced.</summary>
+    [Id(40)] public Submitter? SubmittedBy { get; init; }
 }
 
 /// <summary>Lifecycle of a job.</summary>
@@ -114,6 +116,8 @@ public sealed record JobStatus
     [Id(18)] public long Reused { get; init; }
     /// <summary>The drift check marked this job drifted (see <see cref="JobSummary.Drift"/>).</summary>
     [Id(19)] public bool Drifted { get; init; }
+    /// <summary>The name of the identity that submitted the job (null for jobs from before identities).</summary>
+    [Id(40)] public string? SubmittedBy { get; init; }
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;
     /// <summary>Whether the job has ended.</summary>

@@ -3,6 +3,7 @@ using DpIqa.Inference;
 using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Scoring;
+using DpIqa.Security;
 using DpIqa.Storage;
 using System.Net;
 using Azure.Data.Tables;
@@ -78,6 +79,8 @@ public static class SiloSetup
     {
         var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var cluster = configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
+        // Mutual TLS, client tokens and container scopes (Tls:*, Security:*): each configured or turned off explicitly.
+        silo.UseClusterSecurity(configuration);
         if (!storage.Configured)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);

@@ -26,7 +26,7 @@ internal sealed class DashboardSettings
 {
     public const string Section = "Dashboard";
 
-    /// <summary>Serve the Orleans Dashboard at /dashboard. It has no authentication: keep the port private.</summary>
+    /// <summary>Serve the Orleans Dashboard at /dashboard, to callers with a token of the reader role or above (TokenAuthentication).</summary>
     public bool Enabled { get; set; }
 }
 
@@ -57,6 +57,7 @@ internal static class SiloHttp
                 services.AddSingleton<Readiness>();
                 services.AddSingleton<ScalingReader>();
                 services.AddRouting();
+                services.AddTokenAuthentication(configuration); // /dashboard and anything that changes something need a token
                 services.AddOpenTelemetry().WithMetrics(metrics => metrics
                     .AddMeter(DpIqaMetrics.MeterName, OrleansMeter)
                     // Every scrape sees the counts of that moment (tests and the demo compare them with job totals).
@@ -65,6 +66,8 @@ internal static class SiloHttp
             .Configure(app =>
             {
                 app.UseRouting();
+                app.UseAuthentication();
+                app.UseAuthorization();
                 app.UseEndpoints(endpoints => Map(endpoints, dashboard));
             }));
     }
@@ -94,6 +97,8 @@ internal static class SiloHttp
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
-        if (dashboard) endpoints.MapOrleansDashboard(routePrefix: "/dashboard");
+        // The dashboard shows every grain and silo and can be slow to render: readers and up only. /metrics, /healthz and
+        // /scaling stay open for Prometheus, the kubelet and KEDA (the NetworkPolicy says who reaches them).
+        if (dashboard) endpoints.MapGroup("").RequireRole(Role.Reader).MapOrleansDashboard(routePrefix: "/dashboard");
     }
 }

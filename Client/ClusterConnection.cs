@@ -59,7 +59,10 @@ internal sealed class ClusterConnection : IAsyncDisposable
                     ? $"cluster '{cluster.ClusterId}' refused this client's certificate, or the TLS handshake failed ({ExitCodes.OneLine(Handshake(e)!.Message)}); check that Tls:Certificate is issued by the cluster's CA, not expired, and that Tls:Ca is that CA"
                     : $"cluster '{cluster.ClusterId}' refused this client: its gateways require TLS; set Tls:Certificate, Tls:Key and Tls:Ca (a client certificate from the cluster's CA)", e);
             throw new ClusterUnreachableException($"cannot reach cluster '{cluster.ClusterId}' ({gateways}): {ExitCodes.OneLine(e.Message)}"
-                + (tls.On ? "" : "; if the cluster uses TLS, set Tls:Certificate, Tls:Key and Tls:Ca"), e);
+                // A TLS gateway closes a connection it refuses without a word: say which settings to check.
+                + (tls.On
+                    ? "; if the gateways are up, they may refuse this client's certificate: check that Tls:Certificate is issued by the cluster's CA and not expired, and that Tls:Ca is that CA"
+                    : "; if the cluster uses TLS, set Tls:Certificate, Tls:Key and Tls:Ca (a client certificate from the cluster's CA)"), e);
         }
         return new ClusterConnection(host);
     }

@@ -27,6 +27,9 @@ internal sealed class TestPki
     public string ForeignKey => Path.Combine(Folder, "foreign.key");
     public string SigningKeyFile => Path.Combine(Folder, "signing.key");
 
+    /// <summary>Both CAs in one PEM file: a client of the foreign CA that trusts the cluster's, so only the gateway can refuse it.</summary>
+    public string BothCas => Path.Combine(Folder, "both-ca.crt");
+
     public byte[] SigningKey { get; } = RandomNumberGenerator.GetBytes(32);
 
     /// <summary>A token of the admin role for every container: what the fixtures' own clients use.</summary>
@@ -40,6 +43,7 @@ internal sealed class TestPki
         MakeLeaf("CN=dpiqa-client", ca, caKey, ClientCertificate, ClientKey);
         var (foreign, foreignKey) = MakeCa("CN=someone else's CA");
         Write(ForeignCa, foreign.ExportCertificatePem());
+        Write(BothCas, ca.ExportCertificatePem() + "\n" + foreign.ExportCertificatePem());
         MakeLeaf("CN=dpiqa-silo", foreign, foreignKey, ForeignCertificate, ForeignKey);
         Write(SigningKeyFile, Convert.ToBase64String(SigningKey));
         AdminToken = Token("test-admin", Role.Admin, ["*"]);

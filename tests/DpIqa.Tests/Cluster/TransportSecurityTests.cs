@@ -128,43 +128,44 @@ public sealed class TransportSecurityTests(SecureClusterFixture cluster, ITestOu
     public async Task Container_and_model_names_cross_the_network_only_inside_TLS()
     {
         SkipWithoutAzurite();
-        // The same submission through a relay that records every byte, to the TLS silo and to a plain one.
-        var plainId = "plain-" + Guid.NewGuid().ToString("N")[..8];
-        using var plain = SiloProcess.Start(cluster.Azurite.ConnectionString, plainId, new()
-        {
-            ["Tls__Enabled"] = "false", ["Security__SigningKeyFile"] = "", ["Security__AllowAnonymous"] = "true",
-        });
-        var withTls = await Relayed(cluster.Silo!.GatewayPort, cluster.ClusterId, Pki.ClientEnvironment(), "tls").WaitAsync(TimeSpan.FromMinutes(3));
-        var clear = await Relayed(plain.GatewayPort, plainId, [], "plain").WaitAsync(TimeSpan.FromMinutes(3));
-        Assert.True(withTls.Length > 1000, $"the relay saw {withTls.Length} bytes with TLS");
+        // The same submission through a relay that records every byte, to a TLS silo and to a plain one. Each silo tells
+        // clients the relay's port as its gateway (Orleans addresses messages to the gateway a client knows: a relay on
+        // another port would be taken for another silo) and listens behind it.
+        var tls = await Relayed(new(), Pki.ClientEnvironment(), "tls");
+        var clear = await Relayed(new() { ["Tls__Enabled"] = "false", ["Security__SigningKeyFile"] = "", ["Security__AllowAnonymous"] = "true" }, [], "plain");
+        Assert.True(tls.Length > 1000, $"the relay saw {tls.Length} bytes with TLS");
         Assert.Contains(SecretContainer("plain"), Encoding.Latin1.GetString(clear)); // the check can fail
         Assert.Contains(SecretModel, Encoding.Latin1.GetString(clear));
-        Assert.DoesNotContain(SecretContainer("tls"), Encoding.Latin1.GetString(withTls));
-        Assert.DoesNotContain(SecretModel, Encoding.Latin1.GetString(withTls));
-        Assert.DoesNotContain(Pki.AdminToken[..40], Encoding.Latin1.GetString(withTls));
+        Assert.DoesNotContain(SecretContainer("tls"), Encoding.Latin1.GetString(tls));
+        Assert.DoesNotContain(SecretModel, Encoding.Latin1.GetString(tls));
+        Assert.DoesNotContain(Pki.AdminToken[..40], Encoding.Latin1.GetString(tls));
     }
 
     private const string SecretModel = "model-name-only-inside-tls";
 
     private static string SecretContainer(string run) => $"container-only-inside-{run}";
 
-    /// <summary>Submits a job through a byte-recording relay in front of <paramref name="gatewayPort"/>; returns both directions' bytes.</summary>
-    private async Task<byte[]> Relayed(int gatewayPort, string clusterId, Dictionary<string, string> client, string run)
+    /// <summary>
+    /// Starts a silo of its own cluster behind a byte-recording relay, submits a job through it (<paramref name="client"/>
+    /// settings), and returns both directions' bytes.
+    /// </summary>
+    private async Task<byte[]> Relayed(Dictionary<string, string> silo, Dictionary<string, string> client, string run)
     {
-        using var relay = new Relay(gatewayPort);
-        var settings = new Dictionary<string, string?> { ["Cluster:Gateways"] = $"127.0.0.1:{relay.Port}", ["Cluster:ClusterId"] = clusterId };
-        foreach (var (key, value) in TestPki.AsKeys(client)) settings[key] = value;
-        ClusterConnection? connection = null;
-        for (var deadline = DateTime.UtcNow.AddMinutes(2); connection is null; await Task.Delay(500))
+        int advertised = SiloProcess.FreePort(), listening = SiloProcess.FreePort();
+        silo["Cluster__GatewayPort"] = $"{advertised}";
+        silo["Cluster__GatewayListeningPort"] = $"{listening}";
+        silo["Scoring__Enabled"] = "false";
+        var clusterId = $"{run}-" + Guid.NewGuid().ToString("N")[..8];
+        using var process = SiloProcess.Start(cluster.Azurite.ConnectionString, clusterId, silo);
+        // The relay takes the advertised port once the silo has checked its own ports (it writes its membership row after).
+        var table = new TableServiceClient(cluster.Azurite.ConnectionString).GetTableClient("OrleansSiloInstances");
+        for (var deadline = DateTime.UtcNow.AddMinutes(3); table.Query<TableEntity>(e => e.PartitionKey == clusterId).FirstOrDefault() is null; await Task.Delay(300))
         {
-            try { connection = await ClusterConnection.Open(settings); }
-            catch (InvalidOperationException e) when (DateTime.UtcNow < deadline) // the plain silo may still be joining
-            {
-                output.WriteLine($"{run}: not yet: {e.Message.Split('\n')[0]}");
-            }
+            Assert.False(process.Process.HasExited, $"{run}: {process.Describe()}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{run}: the silo wrote no membership row: {process.Describe()}");
         }
-        output.WriteLine($"{run}: connected through the relay");
-        await using (connection)
+        using var relay = new Relay(advertised, listening);
+        await using (var connection = await SiloProcess.Connect(cluster.Azurite.ConnectionString, clusterId, client))
         {
             var job = connection.Client.GetGrain<IJobGrain>("relay-" + Guid.NewGuid().ToString("N")[..8]);
             // Refused or failed (no such container or model) is fine: the names were sent either way.
@@ -177,18 +178,17 @@ public sealed class TransportSecurityTests(SecureClusterFixture cluster, ITestOu
         return relay.Bytes();
     }
 
-    /// <summary>A TCP relay on a free loopback port to a gateway, keeping a copy of what passes either way.</summary>
+    /// <summary>A TCP relay from a loopback port to a gateway, keeping a copy of what passes either way.</summary>
     private sealed class Relay : IDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly TcpListener _listener;
         private readonly MemoryStream _seen = new();
         private readonly CancellationTokenSource _stop = new();
         private readonly List<TcpClient> _open = [];
 
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public Relay(int target)
+        public Relay(int port, int target)
         {
+            _listener = new TcpListener(IPAddress.Loopback, port);
             _listener.Start();
             _ = Task.Run(async () =>
             {

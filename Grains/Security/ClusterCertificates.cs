@@ -61,7 +61,7 @@ internal sealed class ClusterCertificates
                 certificate = X509Certificate2.CreateFromPem(pem, keyPem);
             }
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException) // ArgumentException: a key of another certificate
         {
             // The message names the files, never their content (a key is a secret).
             var what = pfx ? $"'{path}' is not a PFX file this password opens" : $"'{path}' and {(string.IsNullOrWhiteSpace(tls.Key) ? "the key in it" : $"'{tls.Key}' (Tls:Key)")} are not a PEM certificate and its private key";

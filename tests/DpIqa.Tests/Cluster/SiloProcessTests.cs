@@ -134,7 +134,9 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         // Every call goes through the gateways of the silos that stay: a call in flight through a killed silo's gateway
         // is lost and times out after 30 s, which is the client's behaviour, not the job's.
         var survivorGateways = string.Join(',', silos.Where(s => s != victim).Select(s => $"127.0.0.1:{s.GatewayPort}"));
-        await using var survivors = await ClusterConnection.Open(new Dictionary<string, string?> { ["Cluster:ClusterId"] = _clusterId, ["Cluster:Gateways"] = survivorGateways });
+        var survivorSettings = new Dictionary<string, string?> { ["Cluster:ClusterId"] = _clusterId, ["Cluster:Gateways"] = survivorGateways };
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.ClientEnvironment())) survivorSettings[key] = value; // TLS and a token, as the silos want
+        await using var survivors = await ClusterConnection.Open(survivorSettings);
         job = survivors.Client.GetGrain<IJobGrain>(jobId);
         // Named as ScoringWorker names its workers; the second lease is held by a live silo and shows whether the
         // job grain's activation (and so its memory of leases) survived the kill. With Orleans' default grain directory

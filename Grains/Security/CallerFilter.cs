@@ -31,7 +31,8 @@ internal sealed class CallerFilter(CallGuard guard) : IIncomingGrainCallFilter
         if (FromClient(context.SourceId))
         {
             var who = guard.Authenticate(token);
-            if (required == Role.Silo)
+            // An open cluster (Security:AllowAnonymous, no signing key) trusts its clients as it trusts its silos.
+            if (required == Role.Silo && !guard.Open)
                 throw new AccessRefusedException($"refused: {context.InterfaceName}.{context.MethodName} is called by silos only");
             if (who.Role < required)
                 throw new AccessRefusedException(
@@ -91,6 +92,9 @@ internal sealed class CallGuard(byte[]? key, ContainerScopes scopes, TimeProvide
     public static readonly Submitter Anonymous = new() { Name = "anonymous", Role = Role.Admin, ReadContainers = [ContainerScopes.All], WriteContainers = [ContainerScopes.All] };
 
     public ContainerScopes Scopes => scopes;
+
+    /// <summary>No signing key: every client is the anonymous admin.</summary>
+    public bool Open => key is null;
 
     public Submitter Authenticate(string? token) => key is null ? Anonymous : AccessTokens.Verify(key, token, clock.GetUtcNow()).Identity;
 }

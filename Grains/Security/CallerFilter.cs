@@ -32,9 +32,11 @@ internal sealed class CallerFilter(CallGuard guard) : IIncomingGrainCallFilter
         {
             var who = guard.Authenticate(token);
             // An open cluster (Security:AllowAnonymous, no signing key) trusts its clients as it trusts its silos.
-            if (required == Role.Silo && !guard.Open)
-                throw new AccessRefusedException($"refused: {context.InterfaceName}.{context.MethodName} is called by silos only");
-            if (who.Role < required)
+            if (required == Role.Silo)
+            {
+                if (!guard.Open) throw new AccessRefusedException($"refused: {context.InterfaceName}.{context.MethodName} is called by silos only");
+            }
+            else if (who.Role < required)
                 throw new AccessRefusedException(
                     $"refused: {What(context)} needs the {AccessTokens.RoleName(required)} role; the token of '{who.Name}' has {AccessTokens.RoleName(who.Role)} (ask an admin for a token with --role {AccessTokens.RoleName(required)})");
             Stamp(context, who);

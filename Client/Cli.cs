@@ -23,6 +23,7 @@ internal static partial class Cli
         root.Subcommands.Add(UploadCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ScheduleCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
         return root;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using DpIqa.Hosting;
+using DpIqa.Security;
 using DpIqa.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +35,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             client.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
             client.UseConnectionRetryFilter(RetryBriefly());
+            client.UseClusterSecurity(builder.Configuration); // TLS certificate and token (Tls:*, Security:Token)
             if (storage.Configured)
                 client.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
             else
@@ -49,7 +51,18 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             var gateways = storage.Configured ? "gateways from Azure Table membership" : "gateways " + cluster.Gateways;
-            throw new ClusterUnreachableException($"cannot reach cluster '{cluster.ClusterId}' ({gateways}): {ExitCodes.OneLine(e.Message)}", e);
+            var tls = builder.Configuration.GetSection(TlsSettings.Section).Get<TlsSettings>() ?? new TlsSettings();
+            // A gateway that wants TLS closes a plain connection during the handshake, and one that refuses this
+            // client's certificate does the same: neither says more, so the line says what to check.
+            if (Handshake(e) is not null)
+                throw new ClusterRefusedException(tls.On
+                    ? $"cluster '{cluster.ClusterId}' refused this client's certificate, or the TLS handshake failed ({ExitCodes.OneLine(Handshake(e)!.Message)}); check that Tls:Certificate is issued by the cluster's CA, not expired, and that Tls:Ca is that CA"
+                    : $"cluster '{cluster.ClusterId}' refused this client: its gateways require TLS; set Tls:Certificate, Tls:Key and Tls:Ca (a client certificate from the cluster's CA)", e);
+            throw new ClusterUnreachableException($"cannot reach cluster '{cluster.ClusterId}' ({gateways}): {ExitCodes.OneLine(e.Message)}"
+                // A TLS gateway closes a connection it refuses without a word: say which settings to check.
+                + (tls.On
+                    ? "; if the gateways are up, they may refuse this client's certificate: check that Tls:Certificate is issued by the cluster's CA and not expired, and that Tls:Ca is that CA"
+                    : "; if the cluster uses TLS, set Tls:Certificate, Tls:Key and Tls:Ca (a client certificate from the cluster's CA)"), e);
         }
         return new ClusterConnection(host);
     }
@@ -71,6 +84,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
         };
     }
 
+    /// <summary>The TLS failure inside a failed connection, or null when it failed otherwise.</summary>
+    private static Exception? Handshake(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is System.Security.Authentication.AuthenticationException) return inner;
+        return null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -83,6 +104,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
     }
 }
+
+/// <summary>The cluster's gateways refused this client at the TLS handshake (no certificate, or one of another CA).</summary>
+internal sealed class ClusterRefusedException(string message, Exception inner) : InvalidOperationException(message, inner);
 
 /// <summary>No gateway of the configured cluster answered (wrong ClusterId, storage or gateways, or no silo running).</summary>
 internal sealed class ClusterUnreachableException(string message, Exception inner) : InvalidOperationException(message, inner);

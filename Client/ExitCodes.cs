@@ -20,6 +20,12 @@ internal static class ExitCodes
     /// <summary>The request itself is wrong: bad option, unknown model or job, invalid name, missing source.</summary>
     public const int InvalidRequest = 2;
 
+    /// <summary>
+    /// The cluster refused the caller: no or a foreign TLS certificate, no, a damaged or an expired token, too small a
+    /// role, or a container outside the identity's or the cluster's scope (docs/security.md).
+    /// </summary>
+    public const int Refused = 3;
+
     /// <summary>The user cancelled (Ctrl+C), as shells report SIGINT.</summary>
     public const int Cancelled = 130;
 
@@ -41,6 +47,7 @@ internal static class ExitCodes
         {
             OperationCanceledException when cancelledByUser => (Cancelled, OneLine(e.Message).StartsWith("cancelled", StringComparison.Ordinal) ? OneLine(e.Message) : "cancelled"),
             ArgumentException => (InvalidRequest, $"error: {OneLine(e.Message)}"),
+            AccessRefusedException or ClusterRefusedException => (Refused, $"error: {OneLine(e.Message)}"),
             RequestFailedException storage => Storage(storage),
             TimeoutException => (Failed, $"error: the cluster did not answer in time ({OneLine(e.Message)}); {CheckCluster}; a busy job keeps running, see 'dpiqa job status ID'"),
             OrleansException or ConnectionFailedException => (Failed, $"error: cannot talk to the cluster ({OneLine(e.Message)}); {CheckCluster}"),

@@ -9,16 +9,17 @@ namespace DpIqa;
 /// while the grain waits on storage (a slow or hung save), so status polls and lease renewals never queue behind it.
 /// </summary>
 [Alias("dpiqa.IJobGrain")]
+[RequiresRole(Role.Reader)]
 public interface IJobGrain : IGrainWithStringKey
 {
     /// <summary>Validates and starts the job. Throws <see cref="ArgumentException"/> with a message saying what to fix.</summary>
-    [Alias("Start")] Task<JobStatus> Start(JobSpec spec);
+    [RequiresRole(Role.Operator), Alias("Start")] Task<JobStatus> Start(JobSpec spec);
 
     /// <summary>Leases the next shard waiting for work, or null when none is waiting right now.</summary>
-    [Alias("Lease"), AlwaysInterleave] Task<ShardLease?> Lease(string worker);
+    [RequiresRole(Role.Silo), Alias("Lease"), AlwaysInterleave] Task<ShardLease?> Lease(string worker);
 
     /// <summary>Extends a lease. False when the lease is no longer this worker's (expired and re-leased, or the job ended).</summary>
-    [Alias("Renew"), AlwaysInterleave] Task<bool> Renew(int shard, Guid token);
+    [RequiresRole(Role.Silo), Alias("Renew"), AlwaysInterleave] Task<bool> Renew(int shard, Guid token);
 
     /// <summary>
     /// Reports a shard done; its result file must be the lease's <see cref="ShardLease.ResultFile"/>. Only the first
@@ -26,10 +27,10 @@ public interface IJobGrain : IGrainWithStringKey
     /// again), false for any other, whose result file the worker should delete. The completion that finishes the job
     /// returns once summary.json and the completed job's state are stored.
     /// </summary>
-    [Alias("Complete")] Task<bool> Complete(int shard, Guid token, ShardOutcome outcome);
+    [RequiresRole(Role.Silo), Alias("Complete")] Task<bool> Complete(int shard, Guid token, ShardOutcome outcome);
 
     /// <summary>Gives a lease back without completing it (e.g. the worker is stopping).</summary>
-    [Alias("Release"), AlwaysInterleave] Task Release(int shard, Guid token);
+    [RequiresRole(Role.Silo), Alias("Release"), AlwaysInterleave] Task Release(int shard, Guid token);
 
     /// <summary>The job's spec (null when there is no such job).</summary>
     [Alias("GetSpec"), AlwaysInterleave] Task<JobSpec?> GetSpec();
@@ -53,5 +54,5 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("WaitForCuration"), ResponseTimeout("00:30:00"), AlwaysInterleave] Task<JobSummary> WaitForOutputs();
 
     /// <summary>Stops handing out shards; the job ends as cancelled.</summary>
-    [Alias("Cancel")] Task<JobStatus> Cancel();
+    [RequiresRole(Role.Operator), Alias("Cancel")] Task<JobStatus> Cancel();
 }

@@ -65,6 +65,8 @@ public sealed record JobSpec
     /// so every judgement (rules, cascade, evaluation, report) reads the same direction for the job's life.
     /// </summary>
     [Id(21)] public bool LowerIsBetter { get; init; }
+    /// <summary>Who submitted the job. Set by the silo from the caller's verified token; what a client sends here is replaced.</summary>
+    [Id(40)] public Submitter? SubmittedBy { get; init; }
 }
 
 /// <summary>How <c>--dedup</c> decides that two images are copies of one another.</summary>
@@ -137,6 +139,8 @@ public sealed record JobStatus
     [Id(18)] public long Reused { get; init; }
     /// <summary>The drift check marked this job drifted (see <see cref="JobSummary.Drift"/>).</summary>
     [Id(19)] public bool Drifted { get; init; }
+    /// <summary>The name of the identity that submitted the job (null for jobs from before identities).</summary>
+    [Id(40)] public string? SubmittedBy { get; init; }
     /// <summary>Images done (scored + failed).</summary>
     public long Done => Scored + Failed;
     /// <summary>Whether the job has ended.</summary>

@@ -42,7 +42,7 @@ internal static class BusyPorts
         var cluster = configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
         var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
         // Http:Port=0 opens no endpoint, so it is not checked.
-        List<(string Key, int Port)> ports = [("Cluster:SiloPort", cluster.SiloPort), ("Cluster:GatewayPort", cluster.GatewayPort), ("Http:Port", http.Port)];
+        List<(string Key, int Port)> ports = [("Cluster:SiloPort", cluster.SiloPort), cluster.GatewayListeningPort is { } listening ? ("Cluster:GatewayListeningPort", listening) : ("Cluster:GatewayPort", cluster.GatewayPort), ("Http:Port", http.Port)];
         return ports.Where(p => p.Port is > 0 and <= IPEndPoint.MaxPort).ToList();
     }
 

@@ -55,8 +55,10 @@ export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devs
 # A cluster id of this run's own (silos and the client below use it): silos that share storage and a cluster id
 # form one cluster, so this cluster never merges with another one by accident.
 export Cluster__ClusterId="dpiqa-local-${USER:-$(id -un)}-$$"
+# Mutual TLS between the silos and with dpiqa, a token for dpiqa, jobs confined to the container 'photos'.
+cluster_pki .cache/local-cluster-pki photos
 for i in 0 1; do
-  Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} Http__Port=0 \
+  env "${SILO_SECURITY[@]}" Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} Http__Port=0 \
     dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > ".cache/silo$((i + 1)).log" 2>&1 &
   SILOS="$SILOS $!"
 done

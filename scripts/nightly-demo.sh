@@ -48,7 +48,8 @@ kill -0 "$AZURITE" 2> /dev/null || fail "Azurite exited at start: another proces
 
 export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;TableEndpoint=http://127.0.0.1:$TABLE_PORT/devstoreaccount1;"
 export Cluster__ClusterId="dpiqa-nightly-${USER:-$(id -un)}-$$"
-Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT Http__Port=0 \
+cluster_pki .cache/nightly-pki '*' # mutual TLS and an admin token (docs/security.md)
+env "${SILO_SECURITY[@]}" Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT Http__Port=0 \
   dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > .cache/nightly-silo.log 2>&1 &
 SILO=$!
 dpiqa() { dotnet Client/bin/Release/net10.0/dpiqa.dll "$@"; }

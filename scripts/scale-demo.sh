@@ -57,13 +57,14 @@ done
 export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;TableEndpoint=http://127.0.0.1:$TABLE_PORT/devstoreaccount1;"
 export Cluster__ClusterId="dpiqa-scale-demo-$$"
 export Logging__LogLevel__Default=Warning
+cluster_pki "$WORK/pki" '*' # mutual TLS and an admin token (docs/security.md)
 dpiqa() { dotnet Client/bin/Release/net10.0/dpiqa.dll "$@"; }
 
 # Silo n: ports 11400+n, 30400+n, HTTP 18400+n. Silo 0 coordinates only; the others score, each slowed to one shard
 # and two images at a time so that a few thousand small images keep them busy for a few minutes on a laptop.
 start_silo() {
   local n=$1; shift
-  env Cluster__SiloPort=$((11400 + n)) Cluster__GatewayPort=$((30400 + n)) Http__Port=$((18400 + n)) \
+  env "${SILO_SECURITY[@]}" Cluster__SiloPort=$((11400 + n)) Cluster__GatewayPort=$((30400 + n)) Http__Port=$((18400 + n)) \
     Scoring__ConcurrentShards=1 Scoring__ImagesInFlight=2 Scoring__DecodeThreads=1 Inference__MaxBatch=2 \
     Scoring__DrainSeconds=20 "$@" dotnet Silo/bin/Release/net10.0/DpIqa.Silo.dll > "$WORK/silo$n.log" 2>&1 &
   PID[$n]=$!

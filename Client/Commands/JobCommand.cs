@@ -65,7 +65,7 @@ internal static class JobCommand
 
     private static void PrintStatus(JobStatus s)
     {
-        Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}");
+        Console.WriteLine($"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}  model {s.Model}{(s.SubmittedBy is { } who ? $"  submitted by {who}" : "")}");
         Console.WriteLine($"  images {s.Done}/{s.Total}{(s.ListingDone ? "" : "+ (listing)")}: {s.Scored - s.Reused} scored, {s.Reused} reused, {s.Failed} failed{(s.Drifted ? "; DRIFTED" : "")}");
         Console.WriteLine($"  shards {s.ShardsDone}/{s.Shards} done, {s.ShardsLeased} leased; {s.ImagesPerSecond:F1} images/s; ETA {(s.Eta is { } e ? e.ToString(@"hh\:mm\:ss") : "--")}");
         Console.WriteLine($"  worker loops holding leases: {s.Workers}; coordinator {s.Coordinator}"); // loops, not silos: a silo runs Scoring:ConcurrentShards of them
@@ -154,7 +154,7 @@ internal static class JobCommand
             Print(statuses, parse.GetValue(json), () =>
             {
                 foreach (var s in statuses)
-                    Console.WriteLine($"{s.JobId,-36} {s.State.ToString().ToLowerInvariant(),-10} {s.Done,9}/{s.Total,-9} {s.SubmittedAt:u}");
+                    Console.WriteLine($"{s.JobId,-36} {s.State.ToString().ToLowerInvariant(),-10} {s.Done,9}/{s.Total,-9} {s.SubmittedAt:u}{(s.SubmittedBy is { } who ? $"  {who}" : "")}");
             });
             return ExitCodes.Ok;
         }));

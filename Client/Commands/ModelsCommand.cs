@@ -65,6 +65,7 @@ internal static class ModelsCommand
                 Licence = parse.GetValue(importLicence),
             };
             var cluster = parse.GetValue(toCluster);
+            if (cluster) RequireAdmin();
             var m = cluster ? catalog.ImportToCluster(request) : catalog.Import(request);
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true })
@@ -114,7 +115,9 @@ internal static class ModelsCommand
         var remove = new Command("remove", "Delete an imported model from the catalog") { removeName, modelsPath, source };
         remove.SetAction(parse =>
         {
-            Catalog(Settings(parse, modelsPath, source)).Remove(parse.GetValue(removeName)!);
+            var catalog = Catalog(Settings(parse, modelsPath, source));
+            if (catalog.Blob is not null) RequireAdmin();
+            catalog.Remove(parse.GetValue(removeName)!);
             Console.WriteLine($"removed {parse.GetValue(removeName)}");
             return ExitCodes.Ok;
         });
@@ -146,6 +149,22 @@ internal static class ModelsCommand
             && double.IsFinite(low) && double.IsFinite(high) && low < high)
             return [low, high];
         throw new ArgumentException($"--score-range '{text}' is not LOW,HIGH with LOW < HIGH (e.g. 0,1 or 1,100)");
+    }
+
+    /// <summary>
+    /// With a token configured (Security:Token), the cluster's catalog is changed only by an admin: the silos verify the
+    /// token's role before the client writes. The catalog's blobs are written with the client's storage credentials, so
+    /// this holds only as far as operators are not given those credentials (docs/security.md).
+    /// </summary>
+    private static void RequireAdmin()
+    {
+        var security = ClientSetup.Configuration().GetSection(Security.SecuritySettings.Section).Get<Security.SecuritySettings>();
+        if (string.IsNullOrWhiteSpace(security?.Token) && string.IsNullOrWhiteSpace(security?.TokenFile)) return;
+        Task.Run(async () =>
+        {
+            await using var connection = await ClusterConnection.Open([]);
+            await connection.Client.GetGrain<IIdentityGrain>(0).RequireAdmin();
+        }).GetAwaiter().GetResult();
     }
 
     internal static ModelCatalog Catalog(IEnumerable<KeyValuePair<string, string?>> settings) => ClientSetup.Models(settings);

@@ -17,6 +17,12 @@ public sealed class DpIqaClusterOptions
     /// <summary>Client gateway port.</summary>
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// The port the gateway listens on when it differs from <see cref="GatewayPort"/>, the one clients are told (a port
+    /// mapping or a proxy in between). Null: the same.
+    /// </summary>
+    public int? GatewayListeningPort { get; set; }
+
     /// <summary>Address other silos reach this one at (Kubernetes: the pod IP). Empty: loopback for localhost clustering, else the host's address.</summary>
     public string? AdvertisedIP { get; set; }
 

@@ -3,6 +3,7 @@ using DpIqa.Inference;
 using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Scoring;
+using DpIqa.Security;
 using DpIqa.Storage;
 using System.Net;
 using Azure.Data.Tables;
@@ -78,6 +79,8 @@ public static class SiloSetup
     {
         var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var cluster = configuration.GetSection(DpIqaClusterOptions.Section).Get<DpIqaClusterOptions>() ?? new DpIqaClusterOptions();
+        // Mutual TLS, client tokens and container scopes (Tls:*, Security:*): each configured or turned off explicitly.
+        silo.UseClusterSecurity(configuration);
         if (!storage.Configured)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
@@ -88,6 +91,8 @@ public static class SiloSetup
         silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
         var advertised = string.IsNullOrWhiteSpace(cluster.AdvertisedIP) ? IPAddress.Loopback : IPAddress.Parse(cluster.AdvertisedIP);
         silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        if (cluster.GatewayListeningPort is { } listening)
+            silo.Configure<EndpointOptions>(o => o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, listening));
         silo.UseAzureStorageClustering(o => o.TableServiceClient = TableClient(storage));
         AddJobStorage(silo, storage);
         silo.UseAzureTableReminderService(o => o.TableServiceClient = TableClient(storage)); // schedules' ticks survive restarts

@@ -518,6 +518,7 @@ internal sealed partial class JobGrain(
             StateBytes = _savedBytes,
             Reused = Job.Reused,
             Drifted = Job.Drift?.Drifted ?? false,
+            SubmittedBy = Job.Spec?.SubmittedBy?.Name,
         });
     }
 

@@ -27,7 +27,7 @@ internal sealed class DashboardSettings
 {
     public const string Section = "Dashboard";
 
-    /// <summary>Serve the Orleans Dashboard at /dashboard. It has no authentication: keep the port private.</summary>
+    /// <summary>Serve the Orleans Dashboard at /dashboard, to callers with a token of the reader role or above (TokenAuthentication).</summary>
     public bool Enabled { get; set; }
 }
 
@@ -59,6 +59,7 @@ internal static class SiloHttp
                 services.AddSingleton<ScalingReader>();
                 services.AddRouting();
                 services.AddDpIqaApi();
+                services.AddTokenAuthentication(configuration); // /dashboard and anything that changes something need a token
                 services.AddOpenTelemetry().WithMetrics(metrics => metrics
                     .AddMeter(DpIqaMetrics.MeterName, OrleansMeter)
                     // Every scrape sees the counts of that moment (tests and the demo compare them with job totals).
@@ -67,6 +68,8 @@ internal static class SiloHttp
             .Configure(app =>
             {
                 app.UseRouting();
+                app.UseAuthentication();
+                app.UseAuthorization();
                 app.UseEndpoints(endpoints => Map(endpoints, dashboard));
             }));
     }
@@ -96,7 +99,9 @@ internal static class SiloHttp
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
-        if (dashboard) endpoints.MapOrleansDashboard(routePrefix: "/dashboard");
+        // The dashboard shows every grain and silo and can be slow to render: readers and up only. /metrics, /healthz and
+        // /scaling stay open for Prometheus, the kubelet and KEDA (the NetworkPolicy says who reaches them).
+        if (dashboard) endpoints.MapGroup("").RequireRole(Role.Reader).MapOrleansDashboard(routePrefix: "/dashboard");
         endpoints.MapDpIqaApi();
         endpoints.MapWebConsole();
     }

@@ -253,7 +253,16 @@ internal sealed class SiloProcess : IDisposable
     public static SiloProcess Start(string root, IReadOnlyDictionary<string, string> env, string? log = null)
     {
         int siloPort = ClusterProcesses.FreePort(), gatewayPort = ClusterProcesses.FreePort();
-        var all = new Dictionary<string, string>(env) { ["Cluster__SiloPort"] = $"{siloPort}", ["Cluster__GatewayPort"] = $"{gatewayPort}", ["Http__Port"] = "0" }; // several silos per machine: no HTTP port each
+        // Benches measure scoring and recovery on loopback: plain TCP and no tokens, said in so many words (docs/security.md;
+        // a cluster silo refuses to start without a choice). The caller's env may turn them on.
+        var all = new Dictionary<string, string>
+        {
+            ["Tls__Enabled"] = "false", ["Security__AllowAnonymous"] = "true", ["Security__ReadContainers"] = "*", ["Security__WriteContainers"] = "*",
+        };
+        foreach (var (key, value) in env) all[key] = value;
+        all["Cluster__SiloPort"] = $"{siloPort}";
+        all["Cluster__GatewayPort"] = $"{gatewayPort}";
+        all["Http__Port"] = "0"; // several silos per machine: no HTTP port each
         return new SiloProcess(ClusterProcesses.Start("dotnet", [ClusterProcesses.SiloDll(root)], all, log), siloPort);
     }
 

@@ -1,4 +1,5 @@
 using DpIqa.Hosting;
+using DpIqa.Security;
 using DpIqa.Storage;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
@@ -18,13 +19,21 @@ internal sealed class AzuriteSiloConfig : ISiloConfigurator
         SiloSetup.AddJobStorage(silo, storage);
         SiloSetup.UseDistributedGrainDirectory(silo);
         silo.AddDpIqa(silo.Configuration);
+        // A fixture that sets Tls:* runs its silo as a deployed one: mutual TLS, tokens, container scopes.
+        if (silo.Configuration["Tls:Certificate"] is not null) silo.UseClusterSecurity(silo.Configuration);
     }
 }
 
 /// <summary>The test cluster's client finds the silos in the same Azure Table membership as <see cref="AzuriteSiloConfig"/>.</summary>
 internal sealed class AzuriteClientConfig : IClientBuilderConfigurator
 {
-    public void Configure(IConfiguration configuration, IClientBuilder client) =>
+    /// <summary>Where a fixture puts its own client's TLS and token settings (the silo's are Tls:* and Security:*).</summary>
+    public const string ClientSection = "TestClient";
+
+    public void Configure(IConfiguration configuration, IClientBuilder client)
+    {
         client.UseAzureStorageClustering(o => o.TableServiceClient =
             SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Storage:ConnectionString"] }));
+        client.UseClusterSecurity(configuration.GetSection(ClientSection));
+    }
 }

@@ -46,6 +46,10 @@ public sealed class DpiqaCluster : IAsyncLifetime
         builder.Properties["Storage:ConnectionString"] = Azurite.ConnectionString;
         builder.Properties["Storage:LocalRoots:0"] = LocalRoot;
         builder.Properties["Scoring:PollIntervalMs"] = "100";
+        // Mutual TLS, tokens and container scopes on, as a deployed cluster runs them; the dpiqa processes get a client
+        // certificate and an admin token (Run), the fixture's own client the same (AzuriteClientConfig.ClientSection).
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.SiloEnvironment())) builder.Properties[key] = value;
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.ClientEnvironment())) builder.Properties[$"{AzuriteClientConfig.ClientSection}:{key}"] = value;
         foreach (var (key, value) in _settings) builder.Properties[key] = value;
         builder.AddSiloBuilderConfigurator<AzuriteSiloConfig>();
         builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
@@ -68,6 +72,7 @@ public sealed class DpiqaCluster : IAsyncLifetime
             ["Cluster__ClusterId"] = ClusterId,
             ["Cluster__ServiceId"] = ServiceId,
         };
+        foreach (var (key, value) in TestPki.Shared.ClientEnvironment()) settings[key] = value;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) settings[key] = value;
         var (code, stdout, err) = await DpiqaProcess.Run(WorkFolder, args, settings, limit: TimeSpan.FromMinutes(10));
         output.WriteLine($"dpiqa {string.Join(' ', args)} -> {code}\n{stdout}{string.Join('\n', err)}");

@@ -4,6 +4,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Sas;
 using DpIqa.Hosting;
 using DpIqa.Results;
+using DpIqa.Security;
 using DpIqa.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,14 +39,19 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
             SiloSetup.AddJobStorage(silo, account);
             silo.Services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(SiloLogs));
             silo.AddDpIqa(config);
+            // Mutual TLS, tokens and scopes on: the token, the signing key and the private keys are secrets too.
+            silo.UseClusterSecurity(config);
         }
     }
 
     private sealed class ClientConfig : IClientBuilderConfigurator
     {
-        public void Configure(IConfiguration configuration, IClientBuilder client) =>
+        public void Configure(IConfiguration configuration, IClientBuilder client)
+        {
             client.UseAzureStorageClustering(o => o.TableServiceClient =
                 SiloSetup.TableClient(new StorageOptions { ConnectionString = configuration["Test:AccountConnectionString"] }));
+            client.UseClusterSecurity(configuration.GetSection(AzuriteClientConfig.ClientSection));
+        }
     }
 
     private async Task<TestCluster> StartCluster(Dictionary<string, string> settings)
@@ -57,6 +63,8 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         builder.Properties["Jobs:SaveIntervalMs"] = "300";
         builder.Properties["Scoring:PollIntervalMs"] = "100";
         builder.Properties["Inference:MaxWaitMs"] = "2";
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.SiloEnvironment())) builder.Properties[key] = value;
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.ClientEnvironment())) builder.Properties[$"{AzuriteClientConfig.ClientSection}:{key}"] = value;
         foreach (var (key, value) in settings) builder.Properties[key] = value;
         builder.AddSiloBuilderConfigurator<SiloConfig>();
         builder.AddClientBuilderConfigurator<ClientConfig>();
@@ -138,7 +146,15 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         var sasUri = account.GenerateAccountSasUri(AccountSasPermissions.All, DateTimeOffset.UtcNow.AddHours(1), AccountSasResourceTypes.All);
         var sig = System.Web.HttpUtility.ParseQueryString(sasUri.Query)["sig"]!;
         var accountKey = azurite.ConnectionString.Split(';').Single(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..];
-        string[] secrets = [accountKey, accountKey[..16], sig, Uri.EscapeDataString(sig), sig[..16], WrongKey, WrongKey[..16]];
+        var pki = TestPki.Shared;
+        var token = pki.AdminToken;
+        var expired = pki.Token("old", Role.Admin, ["*"], lifetime: TimeSpan.FromHours(-1));
+        string[] secrets =
+        [
+            accountKey, accountKey[..16], sig, Uri.EscapeDataString(sig), sig[..16], WrongKey, WrongKey[..16],
+            token, token.Split('.')[2], expired.Split('.')[2], Convert.ToBase64String(pki.SigningKey), Convert.ToBase64String(pki.SigningKey)[..16],
+            .. new[] { pki.SiloKey, pki.ClientKey }.Select(KeyBody),
+        ];
 
         var container = account.GetBlobContainerClient("sec-" + Guid.NewGuid().ToString("N")[..8]);
         await container.CreateAsync();
@@ -185,6 +201,15 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         Assert.Contains("credential", pasted.Message);
         seen.Add(("error for output with SAS", pasted.ToString()));
 
+        // Calls the silo refuses: an expired token (its message names the identity, never the token).
+        var refused = await Assert.ThrowsAsync<AccessRefusedException>(async () =>
+        {
+            var guard = new CallGuard(pki.SigningKey, new ContainerScopes(["*"], ["*"]), TimeProvider.System);
+            guard.Authenticate(expired);
+            await Task.CompletedTask;
+        });
+        seen.Add(("error for an expired token", refused.ToString()));
+
         // The same storage settings with storage unreachable, and with a wrong key or signature.
         var closedPort = FreePort();
         foreach (var (what, settings) in new[]
@@ -216,6 +241,10 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
             foreach (var secret in secrets)
                 Assert.False(text.Contains(secret, StringComparison.Ordinal), $"a secret appears in {what}: {Redacted(text, secrets)}");
     }
+
+    /// <summary>The base64 body of a PEM private key (its first line of key material): what a leak would show.</summary>
+    private static string KeyBody(string pemFile) =>
+        File.ReadAllLines(pemFile).First(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal));
 
     private static StorageOptions Unreachable(Dictionary<string, string> storage, int port)
     {

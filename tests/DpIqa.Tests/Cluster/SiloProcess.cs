@@ -59,6 +59,8 @@ internal sealed partial class SiloProcess : IDisposable
         psi.Environment["Scoring__PollIntervalMs"] = "100";
         psi.Environment["Scoring__ConcurrentShards"] = "1";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Mutual TLS and tokens, as a deployed cluster runs (docs/security.md); a test may override or turn them off.
+        foreach (var (key, value) in TestPki.Shared.SiloEnvironment()) psi.Environment[key] = value;
         foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
         var p = Process.Start(psi)!;
         var silo = new SiloProcess(p, siloPort, gatewayPort, httpPort);
@@ -94,9 +96,11 @@ internal sealed partial class SiloProcess : IDisposable
     /// <paramref name="connectionString"/>. Opening fails while no silo has joined yet, so it is retried; the 2-minute
     /// limit guards against a silo that never starts and is no timing check.
     /// </summary>
-    public static async Task<DpIqa.Client.ClusterConnection> Connect(string connectionString, string clusterId)
+    public static async Task<DpIqa.Client.ClusterConnection> Connect(string connectionString, string clusterId, Dictionary<string, string>? client = null)
     {
         var settings = new Dictionary<string, string?> { ["Storage:ConnectionString"] = connectionString, ["Cluster:ClusterId"] = clusterId };
+        // The client's certificate and an admin token (or what the test gives), as configuration keys.
+        foreach (var (key, value) in TestPki.AsKeys(client ?? TestPki.Shared.ClientEnvironment())) settings[key] = value;
         for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(500))
         {
             try { return await DpIqa.Client.ClusterConnection.Open(settings); }
@@ -105,11 +109,15 @@ internal sealed partial class SiloProcess : IDisposable
     }
 
     /// <summary>GET on the silo's HTTP port; null while nothing listens there yet.</summary>
-    public async Task<(HttpStatusCode Status, string Body)?> Get(string path)
+    /// <param name="token">Sent as a bearer token: by default an admin's (the open endpoints ignore it); "" sends none.</param>
+    public async Task<(HttpStatusCode Status, string Body)?> Get(string path, string? token = null)
     {
         try
         {
-            using var response = await Http.GetAsync($"http://127.0.0.1:{HttpPort}{path}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{HttpPort}{path}");
+            token ??= TestPki.Shared.AdminToken;
+            if (token.Length > 0) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await Http.SendAsync(request);
             return (response.StatusCode, await response.Content.ReadAsStringAsync());
         }
         catch (HttpRequestException)

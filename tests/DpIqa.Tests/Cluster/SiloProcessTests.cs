@@ -119,7 +119,12 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         await container.UploadBlobAsync("in/two.png", png);
 
         // The default lease (60 s) and no scoring workers: the test plays them, so it knows which silo holds which lease.
-        var settings = new Dictionary<string, string> { ["Jobs__LeaseSeconds"] = "60", ["Scoring__Enabled"] = "false" };
+        // Leases are for silos only: a cluster with tokens refuses them from a client, so these silos accept anonymous
+        // clients (trusted as silos are: docs/security.md) while keeping mutual TLS.
+        var settings = new Dictionary<string, string>
+        {
+            ["Jobs__LeaseSeconds"] = "60", ["Scoring__Enabled"] = "false", ["Security__SigningKeyFile"] = "", ["Security__AllowAnonymous"] = "true",
+        };
         var silos = Enumerable.Range(0, 4).Select(_ => StartSilo(settings)).ToList();
         await using var connection = await SiloProcess.Connect(azurite.ConnectionString, _clusterId);
         var hosts = await WaitForActive(connection.Client, silos, 4, settings);
@@ -134,7 +139,9 @@ public sealed class SiloProcessTests(Azurite azurite, ITestOutputHelper output) 
         // Every call goes through the gateways of the silos that stay: a call in flight through a killed silo's gateway
         // is lost and times out after 30 s, which is the client's behaviour, not the job's.
         var survivorGateways = string.Join(',', silos.Where(s => s != victim).Select(s => $"127.0.0.1:{s.GatewayPort}"));
-        await using var survivors = await ClusterConnection.Open(new Dictionary<string, string?> { ["Cluster:ClusterId"] = _clusterId, ["Cluster:Gateways"] = survivorGateways });
+        var survivorSettings = new Dictionary<string, string?> { ["Cluster:ClusterId"] = _clusterId, ["Cluster:Gateways"] = survivorGateways };
+        foreach (var (key, value) in TestPki.AsKeys(TestPki.Shared.ClientEnvironment())) survivorSettings[key] = value; // TLS and a token, as the silos want
+        await using var survivors = await ClusterConnection.Open(survivorSettings);
         job = survivors.Client.GetGrain<IJobGrain>(jobId);
         // Named as ScoringWorker names its workers; the second lease is held by a live silo and shows whether the
         // job grain's activation (and so its memory of leases) survived the kill. With Orleans' default grain directory

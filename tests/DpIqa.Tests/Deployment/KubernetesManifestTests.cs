@@ -71,6 +71,17 @@ public sealed class KubernetesManifestTests
         Assert.DoesNotContain(pod["volumes"]!.AsArray(), v => v!["persistentVolumeClaim"] is not null);
         var mount = Assert.Single(container["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == "model-cache")!;
         Assert.Equal((string?)config["data"]!["Models__CachePath"], (string?)mount["mountPath"]);
+        // Mutual TLS and the token signing key come from Secrets, mounted where the config map points (docs/security.md);
+        // the container scopes are written out, never left to a default.
+        foreach (var (volume, secret, key) in new[] { ("tls", "dpiqa-silo-tls", "Tls__Certificate"), ("tls", "dpiqa-silo-tls", "Tls__Ca"), ("signing-key", "dpiqa-signing-key", "Security__SigningKeyFile") })
+        {
+            var secretVolume = Assert.Single(pod["volumes"]!.AsArray(), v => (string?)v!["name"] == volume)!;
+            Assert.Equal(secret, (string?)secretVolume["secret"]!["secretName"]);
+            var secretMount = Assert.Single(container["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == volume)!;
+            Assert.StartsWith((string?)secretMount["mountPath"] + "/", (string?)config["data"]![key]);
+        }
+        Assert.NotNull((string?)config["data"]!["Security__ReadContainers"]);
+        Assert.NotNull((string?)config["data"]!["Security__WriteContainers"]);
     }
 
     private static void CheckCommon(List<JsonObject> objects)

@@ -5,14 +5,15 @@
            saves (`<dataset>_student_model_{plcc,srcc}_best.pth`; also `module.`-prefixed from nn.DataParallel,
            or wrapped as {"state_dict": ...}), or the whole pickled model the official demo loads
            (`<dataset>_student_model_pack.pth`, torch.save(model)), read through student_shim.py.
-  teacher: the Stable Diffusion 1.5 based teacher, from an official checkpoint
-           (`<dataset>_model_plcc_best.pth`), its class embeddings and local SD1.5 weights, using the
-           official code (a checkout of https://github.com/RomGai/DP-IQA) for the architecture.
-           UNTESTED here: it needs diffusers, transformers and einops, which this project's machines lack.
-           Written against the official pins: diffusers 0.24.0, transformers 4.31.0 (newer diffusers: see
-           vae_distribution()).
+  teacher: the Stable Diffusion 1.5 based teacher, from an official checkpoint (`<dataset>_model_{plcc,srcc}_best.pth`,
+           model.state_dict()) and the official class embeddings (quality_embeddings.pth), built by teacher_model.py
+           in plain PyTorch (no diffusers, transformers or the official repository; SD1.5's widths built in, or
+           --config-from a local SD1.5 folder). The VAE latent is the distribution's MEAN (the official code samples
+           it); the text side (class embeddings through the text adapter) is folded into constant cross-attention
+           keys/values. The weights go to ONE external-data file NAME.onnx.data beside the graph (onnx_external.py;
+           needs python3-onnx).
 
-Tested with Debian 12's python3-torch 1.13.1 and python3-torchvision 0.14.1 (student).
+Tested with Debian 12's python3-torch 1.13.1, python3-torchvision 0.14.1 and python3-onnx 1.12 (teacher).
 Both graphs take the official preprocessing's output: float32 [N,3,512,512] in [0,1] (PIL RGB, bilinear
 resize to 512x512, ToTensor, no normalisation) and return `score` [N,1] (about MOS/100, higher is better).
 With --uint8-input the graph takes uint8 [N,512,512,3] (HWC pixels) and casts and scales inside
@@ -28,8 +29,9 @@ usage:
   export.py student --checkpoint koniq_student_model_plcc_best.pth --out DIR [--name N] [--version V]
                     [--score-range LOW,HIGH] [--direction higher-is-better|lower-is-better]
                     [--uint8-input] [--fp16] [--random-weights --calibrate IMG...]
-  export.py teacher --checkpoint koniq_model_plcc_best.pth --class-embeddings quality_embeddings.pth
-                    --sd15 PATH/stable-diffusion-v1-5 --dpiqa-repo PATH/DP-IQA --out DIR [...]
+  export.py teacher --checkpoint koniq_model_plcc_best.pth --class-embeddings quality_embeddings.pth --out DIR
+                    [--config-from PATH/stable-diffusion-v1-5] [--name N] [--version V] [--score-range LOW,HIGH]
+                    [--uint8-input] [--random-weights [--seed S]]
 """
 import argparse
 import hashlib
@@ -98,7 +100,7 @@ def model_folder(args):
     return os.path.join(args.out, args.name)
 
 
-def export(torch, wrapped, args, description, example_device="cpu"):
+def export(torch, wrapped, args, description, example_device="cpu", single_external_file=False):
     folder = model_folder(args)
     os.makedirs(folder, exist_ok=True)
     onnx_name = f"{args.name}.onnx"
@@ -116,6 +118,9 @@ def export(torch, wrapped, args, description, example_device="cpu"):
         torch.onnx.export(wrapped, example, onnx_path, input_names=["image"], output_names=["score"],
                           dynamic_axes={"image": {0: "batch"}, "score": {0: "batch"}},
                           opset_version=args.opset, do_constant_folding=True)
+    if single_external_file:
+        import onnx_external
+        onnx_external.gather(onnx_path, f"{onnx_name}.data")
     manifest = {
         "name": args.name,
         "version": args.version,
@@ -280,61 +285,92 @@ def student(args):
     export(torch, wrapped, args, description + (" [fp16]" if args.fp16 else ""), device)
 
 
-def vae_distribution():
-    """diffusers' DiagonalGaussianDistribution class: in diffusers.models.vae up to 0.24.0 (the official pin),
-    in diffusers.models.autoencoders.vae from 0.25 on."""
+def teacher_config(args):
+    """SD1.5's widths and depths, those of a local SD1.5 folder (--config-from), or a teacher config JSON (--config)."""
+    import teacher_model
+    if args.config and args.config_from:
+        fail("give --config or --config-from, not both")
     try:
-        from diffusers.models import vae as module  # diffusers <= 0.24 (the official environment)
-        return module.DiagonalGaussianDistribution
-    except (ImportError, AttributeError):
-        from diffusers.models.autoencoders import vae as module  # diffusers >= 0.25
-        return module.DiagonalGaussianDistribution
+        if args.config_from:
+            return teacher_model.config_from(args.config_from)
+        if args.config:
+            with open(args.config) as f:
+                return json.load(f)
+    except (OSError, ValueError, KeyError) as e:
+        fail(f"cannot read the teacher configuration: {e}")
+    return teacher_model.SD15
+
+
+def teacher_state_dict(torch, obj, path):
+    """The teacher's state_dict from an official checkpoint (model.state_dict(), also `module.`-prefixed or under a
+    "state_dict" / "model" key)."""
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                return teacher_state_dict(torch, obj[key], path)
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        fail(f"{path} is not a DP-IQA teacher checkpoint: it holds {describe(obj)}; expected the official state_dict "
+             "(keys vae.*, unet.*, img_adapter.*, text_adapter.*, gamma, QFD.*)")
+    return obj
+
+
+def class_embeddings(torch, path, dim):
+    """The official quality_embeddings.pth: a [M, text_dim] tensor (CLIP text features of the quality prompts)."""
+    if not path:
+        fail("--class-embeddings is required (the official quality_embeddings.pth made by gene_text_embedding.py)")
+    if not os.path.isfile(path):
+        fail(f"class embeddings {path} do not exist")
+    try:
+        e = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as ex:  # noqa: BLE001 - any failure means the file is not a tensor file
+        fail(f"{path} is not a PyTorch tensor file ({type(ex).__name__})")
+    if isinstance(e, dict) and len(e) == 1:
+        e = next(iter(e.values()))
+    if not isinstance(e, torch.Tensor) or e.dim() != 2 or e.shape[1] != dim:
+        fail(f"{path} holds {describe(e) if not isinstance(e, torch.Tensor) else 'a tensor of shape ' + str(list(e.shape))}; "
+             f"expected the class embeddings [M, {dim}]")
+    return e.float()
 
 
 def teacher(args):
     torch, _ = torch_modules()
-    for module in ("diffusers", "transformers", "einops"):
-        try:
-            __import__(module)
-        except ImportError:
-            fail(f"the teacher export needs the '{module}' package (pip install diffusers==0.24.0 transformers==4.31.0 einops, "
-                 "the official pins), which this project's machines cannot install; run it where PyPI is reachable")
-    if not os.path.isdir(os.path.join(args.dpiqa_repo, "iqa_models")):
-        fail(f"--dpiqa-repo {args.dpiqa_repo} is not a checkout of https://github.com/RomGai/DP-IQA (no iqa_models/)")
-    sys.path.insert(0, args.dpiqa_repo)
-    import diffusers
-    distribution = vae_distribution()
-    from iqa_models import dpiqa
-
-    # The official DPIQA() loads SD1.5 from the hub id; point it at the user's local copy.
-    for cls in (dpiqa.AutoencoderKL, dpiqa.UNet, dpiqa.CLIPTokenizer):
-        original = cls.from_pretrained.__func__
-
-        def local(klass, _name, *a, _original=original, **kw):
-            return _original(klass, args.sd15, *a, **kw)
-        cls.from_pretrained = classmethod(local)
-    # The official code SAMPLES the VAE latent (latent_dist.sample()): not deterministic. Use the mean.
-    distribution.sample = lambda self, generator=None: self.mean
-
-    loaded = load_checkpoint(torch, args.checkpoint)
-    if isinstance(loaded, torch.nn.DataParallel):
-        loaded = loaded.module
-    if isinstance(loaded, dpiqa.DPIQA):  # *_teacher_model_pack.pth: the whole pickled model
-        model = loaded
+    import teacher_model
+    config = teacher_config(args)
+    dim = config["unet"]["cross_attention_dim"]
+    # Built on the meta device: no memory until the weights are assigned (a full-size teacher is 4 GB in float32).
+    model = teacher_model.build(config, device="meta")
+    if args.random_weights:
+        model = model.to_empty(device="cpu")
+        teacher_model.fill_perturbed(model, args.seed)
+        embeddings = (class_embeddings(torch, args.class_embeddings, dim) if args.class_embeddings
+                      else torch.randn(1485, dim, generator=torch.Generator().manual_seed(args.seed)))
+        description = "DP-IQA teacher ARCHITECTURE with RANDOM weights (parity testing only; scores mean nothing)"
     else:
-        if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-            loaded = loaded["state_dict"]
-        if not isinstance(loaded, dict):
-            fail(f"{args.checkpoint} is not a DP-IQA teacher checkpoint: it holds {describe(loaded)}")
+        if not args.checkpoint:
+            fail("--checkpoint is required (an official <dataset>_model_{plcc,srcc}_best.pth), or --random-weights for testing")
         if not args.class_embeddings:
-            fail("--class-embeddings is required with a teacher state_dict (the official quality_embeddings.pth)")
-        model = dpiqa.DPIQA(class_embedding_path=args.class_embeddings)
-        model.load_state_dict({k[len("module."):] if k.startswith("module.") else k: v for k, v in loaded.items()})
+            class_embeddings(torch, None, dim)
+        state = teacher_state_dict(torch, load_checkpoint(torch, args.checkpoint), args.checkpoint)
+        used, unused = teacher_model.split_checkpoint(state)
+        del state
+        missing, unexpected, wrong = teacher_model.mismatch(model, used)
+        if missing or unexpected or wrong:
+            fail(f"{args.checkpoint} does not match the DP-IQA teacher{' of ' + (args.config_from or args.config) if (args.config_from or args.config) else ' (SD1.5 widths)'}: "
+                 f"{len(missing)} weights missing (e.g. {', '.join(missing[:3]) or '-'}), {len(unexpected)} unexpected "
+                 f"(e.g. {', '.join(unexpected[:3]) or '-'}), {len(wrong)} of another shape (e.g. {'; '.join(wrong[:2]) or '-'}); a checkpoint of other widths needs --config-from its SD folder")
+        teacher_model.assign_weights(model, used)
+        del used, unused
+        embeddings = class_embeddings(torch, args.class_embeddings, dim)
+        description = f"DP-IQA teacher (Stable Diffusion 1.5 VAE encoder + UNet, adapters, QFD) from {os.path.basename(args.checkpoint)}"
+        description += settle_score_range(args, args.checkpoint)
+    model.set_class_embeddings(embeddings)
     model.eval()
-    description = f"DP-IQA teacher (SD1.5, VAE latent mean) from {os.path.basename(args.checkpoint)}; diffusers {diffusers.__version__}"
-    description += settle_score_range(args, args.checkpoint)
+    with torch.no_grad():
+        model.fold_context()
+    description += ("; latent = the VAE distribution's MEAN x 0.18215 (the official code samples it); the class-embedding"
+                    f" context ({embeddings.shape[0]} prompts) folded into constant cross-attention keys/values")
     wrapped = ScoreOnly.wrap(torch, model, args.uint8_input, False)
-    export(torch, wrapped, args, description)
+    export(torch, wrapped, args, description, single_external_file=True)
 
 
 def score_range(text):
@@ -368,9 +404,12 @@ def main():
             p.add_argument("--calibrate", nargs="*", default=[], help="photos to recalibrate BatchNorm with (random weights)")
             p.add_argument("--seed", type=int, default=0)
         else:
-            p.add_argument("--class-embeddings", help="the official quality_embeddings.pth (not needed for a *_teacher_model_pack.pth)")
-            p.add_argument("--sd15", required=True, help="local Stable Diffusion 1.5 folder (vae/, unet/, tokenizer/)")
-            p.add_argument("--dpiqa-repo", required=True, help="checkout of https://github.com/RomGai/DP-IQA")
+            p.add_argument("--class-embeddings", help="the official quality_embeddings.pth ([1485, 768] CLIP text features)")
+            p.add_argument("--config-from", help="a local Stable Diffusion 1.5 folder: widths/depths from its unet/ and vae/ config.json "
+                           "(default: SD1.5's, built in)")
+            p.add_argument("--config", help="a teacher configuration JSON (unet/vae/qfd widths; tests use a small one)")
+            p.add_argument("--random-weights", action="store_true", help="no checkpoint: random weights, for parity tests and benches")
+            p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     student(args) if args.which == "student" else teacher(args)
 

@@ -23,11 +23,17 @@ internal sealed record JobRequest
     /// <summary>Images per shard.</summary>
     [JsonPropertyName("shard_size")] public int ShardSize { get; init; } = 256;
     [JsonPropertyName("reject_below")] public double? RejectBelow { get; init; }
+    /// <summary>The rule of a lower-is-better model (BRISQUE): reject scores above this.</summary>
+    [JsonPropertyName("reject_above")] public double? RejectAbove { get; init; }
     [JsonPropertyName("keep_top_percent")] public double? KeepTopPercent { get; init; }
     [JsonPropertyName("reject_bottom_percent")] public double? RejectBottomPercent { get; init; }
     [JsonPropertyName("per_folder")] public bool PerFolder { get; init; }
     [JsonPropertyName("tag")] public bool Tag { get; init; }
     [JsonPropertyName("quarantine")] public string? Quarantine { get; init; }
+    /// <summary>exact or near: group duplicates and keep the best-scoring copy (docs/duplicates.md).</summary>
+    [JsonPropertyName("dedup")] public string? Dedup { get; init; }
+    /// <summary>With dedup near: the largest pHash Hamming distance between copies.</summary>
+    [JsonPropertyName("dedup_distance")] public int? DedupDistance { get; init; }
     [JsonPropertyName("incremental")] public bool Incremental { get; init; }
     /// <summary>exact or fast (default: the model's).</summary>
     [JsonPropertyName("preprocess")] public string? Preprocess { get; init; }
@@ -40,6 +46,14 @@ internal sealed record JobRequest
 
     /// <summary>A new job id, as <c>dpiqa job submit</c> makes one.</summary>
     public static string NewJobId() => $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    private static DedupMode? ParseDedup(string? value) => value switch
+    {
+        null => null,
+        "exact" => DedupMode.Exact,
+        "near" => DedupMode.Near,
+        _ => throw new ArgumentException($"dedup '{value}' is not one of exact, near"),
+    };
 
     /// <summary>The job's spec; an <see cref="ArgumentException"/> with the CLI's words for what is wrong.</summary>
     public JobSpec ToSpec()
@@ -55,6 +69,7 @@ internal sealed record JobRequest
             Format = JobRequestValidation.Format(Format),
             ShardSize = ShardSize,
             RejectBelow = RejectBelow,
+            RejectAbove = RejectAbove,
             KeepTopPercent = KeepTopPercent,
             RejectBottomPercent = RejectBottomPercent,
             PerFolder = PerFolder,
@@ -64,6 +79,8 @@ internal sealed record JobRequest
             Labels = JobRequestValidation.ParseLabels(Labels, NameColumn, MosColumn, f => JobRequestValidation.Location("--labels", f)),
             Cascade = JobRequestValidation.ParseCascade(Cascade, Band),
             Preprocess = JobRequestValidation.Preprocess(Preprocess),
+            Dedup = ParseDedup(Dedup),
+            DedupDistance = DedupDistance,
         };
     }
 }
@@ -89,6 +106,9 @@ internal sealed record ScheduleRequest
     [JsonPropertyName("per_folder")] public bool PerFolder { get; init; }
     [JsonPropertyName("tag")] public bool Tag { get; init; }
     [JsonPropertyName("quarantine")] public string? Quarantine { get; init; }
+    [JsonPropertyName("reject_above")] public double? RejectAbove { get; init; }
+    [JsonPropertyName("dedup")] public string? Dedup { get; init; }
+    [JsonPropertyName("dedup_distance")] public int? DedupDistance { get; init; }
     [JsonPropertyName("drift_threshold")] public double DriftThreshold { get; init; } = 0.3;
 
     public ScheduleSpec ToSpec()
@@ -100,7 +120,7 @@ internal sealed record ScheduleRequest
         {
             Sources = Sources, Out = Out, Model = Model, ShardSize = ShardSize, Format = Format, RejectBelow = RejectBelow,
             KeepTopPercent = KeepTopPercent, RejectBottomPercent = RejectBottomPercent, PerFolder = PerFolder, Tag = Tag,
-            Quarantine = Quarantine, Incremental = true,
+            Quarantine = Quarantine, Incremental = true, RejectAbove = RejectAbove, Dedup = Dedup, DedupDistance = DedupDistance,
         }.ToSpec();
         return new ScheduleSpec { Name = Name!, Cron = Cron, TimeZone = TimeZone, Job = job, DriftThreshold = DriftThreshold };
     }

@@ -19,7 +19,7 @@ internal static partial class MarkdownDocs
     /// </summary>
     public static readonly string[] PendingPagesToDeleteAfterMerge =
     [
-        "docs/teacher.md", "docs/security.md",
+        "docs/security.md",
     ];
 
     /// <summary>README.md and every page under docs/, as paths relative to the repository root.</summary>

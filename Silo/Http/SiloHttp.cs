@@ -102,7 +102,9 @@ internal static class SiloHttp
         // The dashboard shows every grain and silo and can be slow to render: readers and up only. /metrics, /healthz and
         // /scaling stay open for Prometheus, the kubelet and KEDA (the NetworkPolicy says who reaches them).
         if (dashboard) endpoints.MapGroup("").RequireRole(Role.Reader).MapOrleansDashboard(routePrefix: "/dashboard");
-        endpoints.MapDpIqaApi();
+        // The JSON API takes the same tokens: readers read, operators change (submit, cancel, schedules). The console's
+        // static files stay open; the data they show comes through the API.
+        endpoints.MapDpIqaApi().RequireReaderChangesOperator();
         endpoints.MapWebConsole();
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,21 @@ internal static class TokenAuthentication
 
     /// <summary>Endpoints (or a group) that need at least <paramref name="role"/>: 401 without a valid token, 403 with too small a role.</summary>
     public static T RequireRole<T>(this T builder, Role role) where T : IEndpointConventionBuilder => builder.RequireAuthorization(Policy(role));
+
+    /// <summary>
+    /// The JSON API's rule: reading needs <see cref="Role.Reader"/>, anything that changes something (POST, PUT, PATCH,
+    /// DELETE) <see cref="Role.Operator"/>, decided from each endpoint's HTTP method once every convention has run.
+    /// </summary>
+    public static RouteGroupBuilder RequireReaderChangesOperator(this RouteGroupBuilder group)
+    {
+        group.RequireRole(Role.Reader);
+        ((IEndpointConventionBuilder)group).Finally(endpoint =>
+        {
+            if (endpoint.Metadata.OfType<Microsoft.AspNetCore.Routing.HttpMethodMetadata>().Any(m => m.HttpMethods.Any(h => h is not ("GET" or "HEAD"))))
+                endpoint.Metadata.Add(new AuthorizeAttribute(Policy(Role.Operator)) { AuthenticationSchemes = Scheme });
+        });
+        return group;
+    }
 
     private static string Policy(Role role) => "dpiqa-" + AccessTokens.RoleName(role);
 
@@ -103,7 +119,8 @@ internal static class TokenAuthentication
         {
             var result = await HandleAuthenticateOnceSafeAsync();
             Response.StatusCode = StatusCodes.Status401Unauthorized;
-            Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"dpiqa\"";
+            // Two challenges, each its own header: a browser answers Basic with its prompt (the token as the password), scripts send Bearer.
+            Response.Headers.WWWAuthenticate = new Microsoft.Extensions.Primitives.StringValues(["Basic realm=\"dpiqa\"", "Bearer"]);
             var reason = result.Failure?.Message ?? "refused: this request carries no token; send Authorization: Bearer TOKEN (a token from 'dpiqa token create')";
             await Response.WriteAsJsonAsync(new { error = reason });
         }

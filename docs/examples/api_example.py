@@ -3,33 +3,43 @@
 
 Standard library only (urllib, json). Usage:
 
-    python3 api_example.py --api http://localhost:8080 --source photos/2026 --out photos-iqa/2026 [--model NAME]
+    DPIQA_TOKEN=... python3 api_example.py --api http://localhost:8080 --source photos/2026 --out photos-iqa/2026 [--model NAME]
+
+DPIQA_TOKEN is a token from 'dpiqa token create' (operator, to submit); it goes as a bearer token on every call. A
+cluster without a signing key (Security:AllowAnonymous) needs none.
 
 Progress goes to stderr, one line per event; the job's summary (as GET /api/v1/jobs/ID/summary answers it) is printed
 to stdout as JSON.
 """
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
 
 
+def headers():
+    """The token, when there is one, as a bearer token."""
+    token = os.environ.get("DPIQA_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def call(method, url, body=None):
     """One API call; a refusal or a failure exits with the API's one-line message."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **headers()})
     try:
         with urllib.request.urlopen(request) as response:
             return json.load(response)
     except urllib.error.HTTPError as e:
-        problem = json.load(e)  # problem+json: title, status, detail
-        sys.exit(f"error: {e.code} {problem.get('detail') or problem.get('title')}")
+        problem = json.load(e)  # problem+json: title, status, detail (a refused token: error)
+        sys.exit(f"error: {e.code} {problem.get('detail') or problem.get('title') or problem.get('error')}")
 
 
 def progress(url):
     """The job's Server-Sent Events: yields each 'progress' event's data until the job ends."""
-    with urllib.request.urlopen(url) as stream:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers())) as stream:
         event, data = None, []
         for raw in stream:
             line = raw.decode().rstrip("\r\n")

@@ -45,7 +45,8 @@ internal static class JobsApi
     private static async Task<IResult> Submit(HttpRequest request, [FromServices] IGrainFactory grains)
     {
         var body = await ApiJson.ReadBody<JobRequest>(request);
-        var spec = body.ToSpec();
+        // The caller's verified identity, as the grain-call filter stamps a client's: its scopes are checked at the start.
+        var spec = body.ToSpec() with { SubmittedBy = TokenAuthentication.Caller(request.HttpContext.User) };
         var id = string.IsNullOrWhiteSpace(body.JobId) ? JobRequest.NewJobId() : body.JobId;
         var status = await grains.GetGrain<IJobGrain>(id).Start(spec); // validates (JobRequestValidation) as for the CLI
         return TypedResults.Created($"{ApiEndpoints.Prefix}/jobs/{Uri.EscapeDataString(id)}", status);

@@ -28,6 +28,7 @@ internal static class SchedulesApi
     private static async Task<IResult> Create(HttpRequest request, [FromServices] IGrainFactory grains)
     {
         var spec = (await ApiJson.ReadBody<ScheduleRequest>(request)).ToSpec();
+        spec = spec with { Job = spec.Job with { SubmittedBy = TokenAuthentication.Caller(request.HttpContext.User) } };
         var status = await grains.GetGrain<IScheduleGrain>(spec.Name).Create(spec);
         return TypedResults.Created($"{ApiEndpoints.Prefix}/schedules/{spec.Name}", status);
     }

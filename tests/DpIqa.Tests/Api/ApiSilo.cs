@@ -33,6 +33,8 @@ public sealed class ApiSilo : IAsyncLifetime
     public string BaseUrl => $"http://127.0.0.1:{Silo.HttpPort}";
     public IClusterClient Client => _connection?.Client ?? throw new InvalidOperationException(SkipReason);
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(3) };
+    /// <summary>The token <see cref="Http"/> sends: an operator's, named <c>api-operator</c>.</summary>
+    public string OperatorToken { get; } = TestPki.Shared.Token("api-operator", Role.Operator, ["*"]);
 
     public async Task InitializeAsync()
     {
@@ -46,6 +48,8 @@ public sealed class ApiSilo : IAsyncLifetime
             async (image, ct) => await container.UploadBlobAsync(image.Item1, BinaryData.FromBytes(image.Item2), ct));
         _silo = SiloProcess.Start(ConnectionString, ClusterId);
         Http.BaseAddress = new Uri(BaseUrl);
+        // The API takes the cluster's tokens: an operator may do everything these tests do (ApiTests checks the refusals).
+        Http.DefaultRequestHeaders.Authorization = new("Bearer", OperatorToken);
         for (var deadline = DateTime.UtcNow.AddMinutes(2); ; await Task.Delay(300))
         {
             if (await _silo.Get("/healthz/ready") is { Status: HttpStatusCode.OK }) break;

@@ -1,3 +1,4 @@
+using DpIqa.Tests.Cluster;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -15,6 +16,31 @@ namespace DpIqa.Tests.Api;
 [Collection(ApiSiloCollection.Name)]
 public sealed class ApiTests(ApiSilo api, ITestOutputHelper output)
 {
+    [SkippableFact]
+    public async Task The_api_takes_the_clusters_tokens_readers_read_operators_change_and_jobs_record_who_submitted_them()
+    {
+        Skip.If(api.SkipReason is not null, api.SkipReason);
+        using var anonymous = new HttpClient { BaseAddress = new Uri(api.BaseUrl) };
+        using (var refused = await anonymous.GetAsync("/api/v1/jobs"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("Basic", string.Join(" ", refused.Headers.WwwAuthenticate.Select(h => h.Scheme))); // a browser prompts for it
+            Assert.Contains("Bearer", string.Join(" ", refused.Headers.WwwAuthenticate.Select(h => h.Scheme)));
+        }
+        using var reader = new HttpClient { BaseAddress = new Uri(api.BaseUrl) };
+        reader.DefaultRequestHeaders.Authorization = new("Bearer", TestPki.Shared.Token("api-reader", Role.Reader, ["*"]));
+        using (var listed = await reader.GetAsync("/api/v1/jobs")) Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        using (var body = new StringContent(JsonSerializer.Serialize(new { sources = new[] { $"{api.Container}/in" }, @out = $"{api.Container}/r-{Guid.NewGuid():N}" }), Encoding.UTF8, "application/json"))
+        using (var submit = await reader.PostAsync("/api/v1/jobs", body))
+            Assert.Equal(HttpStatusCode.Forbidden, submit.StatusCode);
+
+        // An operator's job records the operator, as a job submitted with dpiqa does.
+        var id = await api.SubmitJob(format: "csv");
+        var status = await api.GetJson($"/api/v1/jobs/{id}");
+        Assert.Equal("api-operator", status["submitted_by"]!.GetValue<string>());
+        await api.Finished(id);
+    }
+
     [SkippableFact]
     public async Task A_submitted_job_streams_its_progress_to_the_end_and_its_summary_and_results_equal_the_jobs()
     {

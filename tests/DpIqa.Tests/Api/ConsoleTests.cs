@@ -1,3 +1,4 @@
+using DpIqa.Tests.Cluster;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
@@ -26,7 +27,12 @@ public sealed class ConsoleTests(ApiSilo api, ITestOutputHelper output)
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        // The console's data comes through the API, which needs a reader's token: sent on every request the page makes.
+        var page = await browser.NewPageAsync(new()
+        {
+            ViewportSize = new() { Width = 1280, Height = 900 },
+            ExtraHTTPHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {TestPki.Shared.Token("console-reader", Role.Reader, ["*"])}" },
+        });
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
         page.PageError += (_, e) => errors.Add(e);
@@ -93,6 +99,7 @@ public sealed class ConsoleTests(ApiSilo api, ITestOutputHelper output)
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.Environment["Storage__ConnectionString"] = api.ConnectionString;
         psi.Environment["Cluster__ClusterId"] = api.ClusterId;
+        foreach (var (key, value) in TestPki.Shared.ClientEnvironment()) psi.Environment[key] = value; // TLS and a token, as the cluster asks
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

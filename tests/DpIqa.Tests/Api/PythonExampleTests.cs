@@ -1,3 +1,4 @@
+using DpIqa.Tests.Cluster;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -27,6 +28,7 @@ public sealed class PythonExampleTests(ApiSilo api, ITestOutputHelper output)
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Example, "--api", api.BaseUrl, "--source", $"{api.Container}/in", "--out", $"{api.Container}/py-{Guid.NewGuid():N}", "--model", ApiSilo.Model })
             psi.ArgumentList.Add(a);
+        psi.Environment["DPIQA_TOKEN"] = TestPki.Shared.Token("py-example", Role.Operator, ["*"]); // submitting needs an operator's token
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -67,7 +67,8 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
     {
         var (source, planted) = Source();
         var outDir = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([source], null, outDir, ResultFormat.Csv, shardSize: 3, [], json: true, verbose: false, CancellationToken.None,
+        // proxy-sharpness: its scores are on [0,1], higher is better, so the rule reads --reject-below 0.2.
+        Assert.Equal(0, await ScoreCommand.Run([source], "proxy-sharpness", outDir, ResultFormat.Csv, shardSize: 3, [], json: true, verbose: false, CancellationToken.None,
             rejectBelow: 0.2, report: true, dedup: DedupMode.Near));
         var rows = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
         var byPath = rows.ToDictionary(r => r.Path);

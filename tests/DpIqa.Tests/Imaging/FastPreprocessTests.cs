@@ -108,7 +108,8 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
         var images = TestImages.Photos().Concat(cameras.Files).ToArray();
         output.WriteLine(Fidelity.InputDifference(images));
         using var dir = new TempFolder();
-        var (exact, fast) = await Fidelity.Score(images, model: null, dir.Path, []);
+        // proxy-sharpness: a 512x512-input model (BRISQUE, the default, scores at full resolution and refuses --preprocess fast).
+        var (exact, fast) = await Fidelity.Score(images, model: "proxy-sharpness", dir.Path, []);
 
         foreach (var (path, row) in fast)
             Assert.Equal(path.EndsWith(".jpg", StringComparison.Ordinal) ? ImageResult.Fast : ImageResult.Exact, row.Preprocess);

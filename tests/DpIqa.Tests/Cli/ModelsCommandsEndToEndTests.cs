@@ -68,7 +68,7 @@ public sealed class ModelsCommandsEndToEndTests(Azurite azurite, ITestOutputHelp
         var (list, listJson, verify) = await DpiqaProcess.Together(
             Dpiqa("models", "list", "--source", Source), Dpiqa("models", "list", "--source", Source, "--json"), Dpiqa("models", "verify", "--source", Source, "--json"));
         Assert.Equal(ExitCodes.Ok, list.Code);
-        Assert.Contains($"tiny  v1  scores 0..1, higher is better  sha256 {sha[..12]}", list.Out);
+        Assert.Contains($"tiny  v1  scores 0..1, higher is better  licence unknown  sha256 {sha[..12]}", list.Out);
         Assert.Contains("tiny", Names(listJson.Out));
         Assert.Equal(ExitCodes.Ok, verify.Code);
         using (var verified = JsonDocument.Parse(verify.Out))

@@ -15,7 +15,7 @@ public sealed class DocsLinkTests
     [Fact]
     public void Every_relative_link_and_anchor_in_the_readme_and_docs_resolves()
     {
-        var problems = MarkdownDocs.BrokenLinks(MarkdownDocs.Pages(Root), Read, Exists, MarkdownDocs.PendingPagesToDeleteAfterMerge);
+        var problems = MarkdownDocs.BrokenLinks(MarkdownDocs.Pages(Root), Read, Exists);
         Assert.True(problems.Count == 0, string.Join('\n', problems));
     }
 
@@ -58,10 +58,10 @@ public sealed class DocsLinkTests
     {
         var pages = new Dictionary<string, string>
         {
-            ["README.md"] = "# Title\n[ok](docs/a.md#part) [bad anchor](docs/a.md#nope) [missing](docs/gone.md) [pending](docs/soon.md) [web](https://example.org/x#y)\n",
+            ["README.md"] = "# Title\n[ok](docs/a.md#part) [bad anchor](docs/a.md#nope) [missing](docs/gone.md) [web](https://example.org/x#y)\n",
             ["docs/a.md"] = "# A\n## Part\n[back](../README.md#title) [self](#part) [self bad](#title-1)\n```\n[in code](nowhere.md)\n```\n",
         };
-        var problems = MarkdownDocs.BrokenLinks(pages.Keys, p => pages.GetValueOrDefault(p), pages.ContainsKey, ["docs/soon.md"]);
+        var problems = MarkdownDocs.BrokenLinks(pages.Keys, p => pages.GetValueOrDefault(p), pages.ContainsKey);
         Assert.Equal(3, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("README.md: links to docs/a.md#nope", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("README.md: links to docs/gone.md", StringComparison.Ordinal));
@@ -75,12 +75,5 @@ public sealed class DocsLinkTests
         Assert.Contains("scripts/nope.sh does not exist", verdicts[3]);
         Assert.Null(verdicts[4]);
         Assert.Contains("only there after 'dotnet build Client'", MarkdownDocs.WhyNotRunnable("dotnet Client/bin/Release/net10.0/dpiqa.dll", [], Exists));
-    }
-
-    [Fact]
-    public void Pending_pages_are_still_missing_delete_them_from_the_list_once_merged()
-    {
-        var merged = MarkdownDocs.PendingPagesToDeleteAfterMerge.Where(Exists).ToList();
-        Assert.True(merged.Count == 0, $"these pages exist now: delete them from MarkdownDocs.PendingPagesToDeleteAfterMerge: {string.Join(", ", merged)}");
     }
 }

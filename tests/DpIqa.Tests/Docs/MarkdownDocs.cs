@@ -13,15 +13,6 @@ internal static partial class MarkdownDocs
     /// <summary>The line that marks the ```sh block right after it as runnable as pasted.</summary>
     public const string RunnableMarker = "<!-- runnable -->";
 
-    /// <summary>
-    /// Pages other branches add in parallel; a link to one of them is accepted while the page is missing.
-    /// DELETE THIS LIST (and its test) once those branches are merged: from then on every link must resolve.
-    /// </summary>
-    public static readonly string[] PendingPagesToDeleteAfterMerge =
-    [
-        "docs/security.md",
-    ];
-
     /// <summary>README.md and every page under docs/, as paths relative to the repository root.</summary>
     public static IReadOnlyList<string> Pages(string root) =>
         new[] { "README.md" }.Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md")
@@ -70,7 +61,7 @@ internal static partial class MarkdownDocs
     /// its page makes. <paramref name="read"/> gives a page's text by its repository-relative path, or null when it does
     /// not exist (so the check can run on pages made up by a test).
     /// </summary>
-    public static List<string> BrokenLinks(IEnumerable<string> pages, Func<string, string?> read, Func<string, bool> exists, IReadOnlyCollection<string> pending)
+    public static List<string> BrokenLinks(IEnumerable<string> pages, Func<string, string?> read, Func<string, bool> exists)
     {
         var problems = new List<string>();
         var anchorCache = new Dictionary<string, HashSet<string>?>();
@@ -89,7 +80,7 @@ internal static partial class MarkdownDocs
                     var resolved = file.Length == 0 ? page : Normalize(Path.GetDirectoryName(page)!, file);
                     if (file.Length > 0 && !exists(resolved))
                     {
-                        if (!pending.Contains(resolved)) problems.Add($"{page}: links to {target}, but {resolved} does not exist");
+                        problems.Add($"{page}: links to {target}, but {resolved} does not exist");
                         continue;
                     }
                     if (anchor.Length == 0 || !resolved.EndsWith(".md", StringComparison.Ordinal)) continue;

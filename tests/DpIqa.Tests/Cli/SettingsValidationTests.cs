@@ -56,6 +56,8 @@ public sealed class SettingsValidationTests : IDisposable
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(SiloProcess.SiloDll());
+        // A cluster silo must be given TLS, a signing key and scopes before anything else is checked (docs/security.md).
+        foreach (var (name, setting) in TestPki.Shared.SiloEnvironment()) psi.Environment[name] = setting;
         psi.Environment["Cluster__SiloPort"] = $"{SiloProcess.FreePort()}";
         psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
         psi.Environment["Http__Port"] = "0";

@@ -48,7 +48,8 @@ dll=$(ls Client/bin/Release/*/dpiqa.dll | head -1)
 models="$out/catalog"
 rm -rf "$models"
 if [ "${TEACHER_REUSE_EXPORT:-0}" = 1 ] && [ -f "$out/export/dpiqa-teacher/dpiqa-teacher.json" ]; then
-  # The export takes most of an hour on 2 cores: TEACHER_REUSE_EXPORT=1 measures the later steps on the one there.
+  # The export takes most of an hour on 2 cores: TEACHER_REUSE_EXPORT=1 measures the later steps on the exports there
+  # (the student's too).
   say "## 1. export: reused (TEACHER_REUSE_EXPORT=1): $(grep -h 'Elapsed\|Maximum resident' "$out/export.time" 2>/dev/null | tr -s ' ' | paste -sd';')"
 else
   rm -rf "$out/export"
@@ -57,8 +58,12 @@ else
     --out "$out/export" --name dpiqa-teacher --version random-seed0
 fi
 say "onnx: $(du -b "$out/export/dpiqa-teacher/dpiqa-teacher.onnx" | cut -f1) bytes graph + $(du -b "$out/export/dpiqa-teacher/dpiqa-teacher.onnx.data" | cut -f1) bytes external data"
-step export_student "$cap_python" /usr/bin/python3 tools/export/export.py student --random-weights --calibrate samples/photos/*.jpg \
-  --score-range 0,1 --out "$out/export" --name dpiqa-student --version random-seed0
+if [ "${TEACHER_REUSE_EXPORT:-0}" = 1 ] && [ -f "$out/export/dpiqa-student/dpiqa-student.json" ]; then
+  say "export_student: reused (TEACHER_REUSE_EXPORT=1)"
+else
+  step export_student "$cap_python" /usr/bin/python3 tools/export/export.py student --random-weights --calibrate samples/photos/*.jpg \
+    --score-range 0,1 --out "$out/export" --name dpiqa-student --version random-seed0
+fi
 for m in dpiqa-teacher dpiqa-student; do DOTNET_GCHeapHardLimit=0x80000000 dotnet "$dll" models import "$out/export/$m" --models-dir "$models" >> "$log" 2>&1; done
 
 say "## 2. PyTorch forward of the same weights"

@@ -32,7 +32,7 @@ internal static class EvalCommand
             var evaluation = Evaluator.Evaluate(Evaluator.Match(rows, set), labelsFile, LowerIsBetter(rows));
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.GetDirectoryName(resultsFile)!);
             var summaryFile = await WriteIntoSummary(folder, evaluation, cancellationToken);
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { evaluation, summary_file = summaryFile }, JobGrain.SummaryJson));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { evaluation, summary_file = summaryFile }, JobSummaryFile.Json));
             else
             {
                 EvaluationTable.Print(evaluation);
@@ -63,7 +63,7 @@ internal static class EvalCommand
         var path = Path.GetFullPath(value);
         if (File.Exists(path)) return path;
         if (!Directory.Exists(path)) throw new ArgumentException($"{path} does not exist: give a results file or the --out folder of a run");
-        var found = Enum.GetValues<ResultFormat>().Select(f => Jobs.JobLayout.MergedResults(path, f)).Where(File.Exists).ToList();
+        var found = Enum.GetValues<ResultFormat>().Select(f => JobLayout.MergedResults(path, f)).Where(File.Exists).ToList();
         return found.Count switch
         {
             1 => found[0],
@@ -84,12 +84,12 @@ internal static class EvalCommand
     private static async Task<string> WriteIntoSummary(string folder, EvaluationResult evaluation, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
-        var file = Jobs.JobLayout.SummaryFile(folder);
+        var file = JobLayout.SummaryFile(folder);
         var root = File.Exists(file) ? JsonNode.Parse(await File.ReadAllTextAsync(file, cancellationToken)) as JsonObject : null;
         root ??= new JsonObject();
-        root["evaluation"] = JsonSerializer.SerializeToNode(evaluation, JobGrain.SummaryJson);
+        root["evaluation"] = JsonSerializer.SerializeToNode(evaluation, JobSummaryFile.Json);
         var temporary = file + ".tmp";
-        await File.WriteAllTextAsync(temporary, root.ToJsonString(JobGrain.SummaryJson), cancellationToken);
+        await File.WriteAllTextAsync(temporary, root.ToJsonString(JobSummaryFile.Json), cancellationToken);
         File.Move(temporary, file, overwrite: true); // written whole: a reader never sees half a summary
         return file;
     }

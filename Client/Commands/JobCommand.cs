@@ -55,7 +55,7 @@ internal static class JobCommand
         return job;
     }
 
-    private static readonly JsonSerializerOptions Json = JobGrain.SummaryJson;
+    private static readonly JsonSerializerOptions Json = JobSummaryFile.Json;
 
     private static void Print(object value, bool json, Action table)
     {

@@ -41,7 +41,7 @@ internal static class ScheduleCommand
         return schedule;
     }
 
-    private static readonly JsonSerializerOptions Json = JobGrain.SummaryJson;
+    private static readonly JsonSerializerOptions Json = JobSummaryFile.Json;
 
     private static ArgumentException Unknown(string name) => new($"there is no schedule '{name}' in this cluster: see 'dpiqa schedule list'");
 

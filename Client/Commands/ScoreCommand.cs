@@ -118,7 +118,7 @@ internal static class ScoreCommand
         if (report && resultsFile is not null)
             reportFile = await Reports.JobReport.Write(silo.Services<DpIqa.Storage.ObjectStore>(), spec, status, summary, await job.GetResultFiles(), output, compare: null, cancellationToken);
         if (json)
-            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = JobLayout.SummaryFile(output), report = reportFile }, JobGrain.SummaryJson));
+            Console.WriteLine(JsonSerializer.Serialize(new { status, summary, results = resultsFile, summary_file = JobLayout.SummaryFile(output), report = reportFile }, JobSummaryFile.Json));
         else
         {
             SummaryTable.Print(status, summary, resultsFile, JobLayout.SummaryFile(output));

@@ -105,8 +105,8 @@ internal static class JobReport
         var rows = new List<Row>();
         foreach (var file in job.ResultFiles)
         {
-            Jobs.JobLayout.TryParseResultName(file[(file.LastIndexOf('/') + 1)..], out int shard, out _);
-            foreach (var r in await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
+            JobLayout.TryParseResultName(file[(file.LastIndexOf('/') + 1)..], out int shard, out _);
+            foreach (var r in await ResultFiles.Decode(await JobLayout.ReadShardFile(store, file, cancellationToken), job.Spec.Format)) rows.Add(new Row(r, shard));
         }
         return rows;
     }
@@ -191,7 +191,7 @@ internal static class JobReport
         foreach (var shard in wanted)
         {
             var paths = shard.Select(r => r.Result.Path).ToHashSet(StringComparer.Ordinal);
-            foreach (var item in ItemList.Decode(await Jobs.JobLayout.ReadShardFile(store, Jobs.JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
+            foreach (var item in ItemList.Decode(await JobLayout.ReadShardFile(store, JobLayout.ItemListPath(job.Spec.Output, shard.Key), cancellationToken)))
                 if (paths.Contains(item.Path)) locations[item.Path] = item.Location;
         }
         return locations;
@@ -203,7 +203,7 @@ internal static class JobReport
         html.Append("<h2>Duplicates</h2>\n<p>").Append(dup.Mode.ToString().ToLowerInvariant()).Append(dup.Distance is { } d ? $" (pHash distance at most {d})" : " (same bytes)")
             .Append(": ").Append(dup.Groups).Append(" groups, ").Append(dup.ImagesInGroups).Append(" images in them, ").Append(dup.Rejected).Append(" rejected")
             .Append(dup.Replaced > 0 ? $", {dup.Replaced} kept before and replaced by a better copy" : "").Append(".</p>\n");
-        var content = await store.TryRead(Jobs.JobLayout.DuplicatesList(job.Spec.Output), cancellationToken);
+        var content = await store.TryRead(JobLayout.DuplicatesList(job.Spec.Output), cancellationToken);
         if (content is null || dup.Groups == 0) return;
         var byPath = rows.GroupBy(r => r.Result.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var groups = ResultFiles.ParseCsv(Encoding.UTF8.GetString(content)).Skip(1).Where(f => f.Count >= 5)

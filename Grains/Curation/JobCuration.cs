@@ -43,8 +43,8 @@ internal static class JobCuration
         for (int s = 0; s < shards.Count; s++)
         {
             var (itemList, resultFile) = shards[s];
-            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, resultFile, cancellationToken), spec.Format);
-            var items = actions.Wanted ? ItemList.Decode(await Jobs.JobLayout.ReadShardFile(store, itemList, cancellationToken)) : null;
+            var rows = await ResultFiles.Decode(await JobLayout.ReadShardFile(store, resultFile, cancellationToken), spec.Format);
+            var items = actions.Wanted ? ItemList.Decode(await JobLayout.ReadShardFile(store, itemList, cancellationToken)) : null;
             var verdicts = new List<Verdict>(rows.Count);
             for (int i = 0; i < rows.Count; i++)
             {
@@ -79,8 +79,8 @@ internal static class JobCuration
         CurationResult? written = null;
         if (lists)
         {
-            await store.WriteWhole(Jobs.JobLayout.KeepList(spec.Output), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
-            await store.WriteWhole(Jobs.JobLayout.RejectList(spec.Output), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
+            await store.WriteWhole(JobLayout.KeepList(spec.Output), Encoding.UTF8.GetBytes(keep.ToString()), cancellationToken);
+            await store.WriteWhole(JobLayout.RejectList(spec.Output), Encoding.UTF8.GetBytes(reject.ToString()), cancellationToken);
             // Per folder there is one threshold per folder (see the keep/reject lists); none for the job as a whole.
             written = new CurationResult(rule && !spec.PerFolder && double.IsFinite(jobThreshold) ? jobThreshold : null, kept, rejected);
         }

@@ -64,7 +64,7 @@ internal static class JobDedup
         long unhashed = 0;
         for (int s = 0; s < resultFiles.Count; s++)
         {
-            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, resultFiles[s], cancellationToken), spec.Format);
+            var rows = await ResultFiles.Decode(await JobLayout.ReadShardFile(store, resultFiles[s], cancellationToken), spec.Format);
             for (int r = 0; r < rows.Count; r++)
             {
                 var row = rows[r];
@@ -110,7 +110,7 @@ internal static class JobDedup
         }
         foreach (var m in members)
             if (!rejected.ContainsKey(m.Key)) Add(keptAll, keptByFolder, m.Path, m.Score);
-        await store.WriteWhole(Jobs.JobLayout.DuplicatesList(spec.Output), Encoding.UTF8.GetBytes(csv.ToString()), cancellationToken);
+        await store.WriteWhole(JobLayout.DuplicatesList(spec.Output), Encoding.UTF8.GetBytes(csv.ToString()), cancellationToken);
         var result = new DuplicatesResult
         {
             Mode = mode,

@@ -7,9 +7,6 @@ namespace DpIqa.Evaluation;
 /// <summary>What a job works out from its results once it completed: agreement with its labels, and the cascade's counts.</summary>
 internal static class JobEvaluation
 {
-    /// <summary>Whether the job has anything to write after completion (keep/reject lists, evaluation, cascade counts).</summary>
-    public static bool HasWorkAfterCompletion(JobSpec spec) => Curation.JobCuration.HasWork(spec) || spec.Labels is not null;
-
     /// <summary>Reads and parses the labels file; a missing or malformed one is an <see cref="ArgumentException"/> saying what to fix.</summary>
     public static async Task<LabelSet> ReadLabels(ObjectStore store, LabelSource source, CancellationToken cancellationToken = default)
     {
@@ -47,7 +44,7 @@ internal static class JobEvaluation
         var cascade = spec.Cascade is null ? null : new CascadeResult { Teacher = spec.Cascade.Teacher };
         foreach (var file in resultFiles)
         {
-            var rows = await ResultFiles.Decode(await Jobs.JobLayout.ReadShardFile(store, file, cancellationToken), spec.Format);
+            var rows = await ResultFiles.Decode(await JobLayout.ReadShardFile(store, file, cancellationToken), spec.Format);
             pairs?.Add(rows);
             if (cascade is not null)
             {

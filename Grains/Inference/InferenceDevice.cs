@@ -30,6 +30,6 @@ internal sealed class InferenceDeviceConverter : EnumConverter
         var name = text.Trim();
         foreach (var device in Enum.GetValues<InferenceDevice>())
             if (string.Equals(device.ToString(), name, StringComparison.OrdinalIgnoreCase)) return device;
-        throw new Hosting.SettingValueException($"must be one of {string.Join(", ", Names)} (got '{text}')");
+        throw new SettingValueException($"must be one of {string.Join(", ", Names)} (got '{text}')");
     }
 }

@@ -1,4 +1,5 @@
 using DpIqa.Storage;
+using DpIqa.Results;
 
 namespace DpIqa.Jobs;
 
@@ -10,6 +11,9 @@ namespace DpIqa.Jobs;
 /// </summary>
 internal static class CompletionCuration
 {
+    /// <summary>Whether the job has anything to write after completion (keep/reject lists, evaluation, cascade counts).</summary>
+    public static bool HasWork(JobSpec spec) => Curation.JobCuration.HasWork(spec) || spec.Labels is not null;
+
     /// <param name="countedResultFiles">The counted result file of each done shard, in shard order.</param>
     /// <param name="summary">The job's summary as it is now (its statistics are the drift report's input).</param>
     public static async Task Run(ObjectStore store, IGrainFactory grains, string jobId, JobRecord job,

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using DpIqa.Hosting;
 using DpIqa.Models;
 using DpIqa.Results;
@@ -8,22 +6,20 @@ using DpIqa.Storage;
 using DpIqa.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Storage;
 
 namespace DpIqa.Jobs;
 
 /// <summary>
-/// The coordinator of one job. Lists the sources into item lists (streaming: shards can be leased
-/// while listing goes on), hands shards to workers as leases with a deadline, takes back expired ones,
-/// counts the first completion of each shard only and merges its statistics.
-/// Leases live in memory: after a failover every unfinished shard is simply leased again.
-/// The record is written from a private copy, one write at a time, so the grain keeps answering while storage is
-/// slow (see <see cref="IJobGrain"/> for the calls that interleave with a save); a change counts as saved only once a
-/// write that includes it succeeded, and what must be stored (the completed job, summary.json) is retried until it is.
-/// The grain saves state and orchestrates; the rest has a class of its own: <see cref="JobRequestValidation"/> (checking a
-/// submitted job), <see cref="ShardListing"/> (shards and their item lists), <see cref="LeaseTable"/> (leases),
-/// <see cref="JobRate"/> (images/s, ETA), <see cref="JobSummaryFile"/> (summary.json), <see cref="CompletionCuration"/>
-/// (keep/reject lists and the rest after completion), <see cref="UncountedResults"/> and <see cref="JobLayout"/> (paths).
+/// The coordinator of one job. Lists the sources into item lists (streaming: shards can be leased while listing goes
+/// on), hands shards to workers as leases with a deadline, takes back expired ones, counts the first completion of each
+/// shard only and merges its statistics; then writes summary.json and what the job asks for after completion.
+/// Leases live in memory: after a failover every unfinished shard is simply leased again. The grain orchestrates; the
+/// rest has a class of its own: <see cref="JobRecordStore"/> (storing the record while the grain keeps answering),
+/// <see cref="JobRequestValidation"/> (checking a submitted job), <see cref="ShardListing"/> (shards and their item
+/// lists), <see cref="LeaseTable"/> and <see cref="LeaseProtocol"/> (leases), <see cref="JobStatusView"/> and
+/// <see cref="JobRate"/> (status, images/s, ETA), <see cref="JobSummaryFile"/> (summary.json),
+/// <see cref="CompletionCuration"/> (keep/reject lists and the rest after completion), <see cref="UncountedResults"/>,
+/// and <see cref="JobLayout"/> (where everything is written). See <see cref="IJobGrain"/> for the calls that interleave.
 /// </summary>
 internal sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobRecord> state,
@@ -46,47 +42,37 @@ internal sealed partial class JobGrain(
     /// <summary>Stops retries of what must be stored: the next activation redoes it from the stored record.</summary>
     private readonly CancellationTokenSource _deactivating = new();
     private readonly JobRate _rate = new();
-    private long _savedBytes;
     private IDisposable? _gauges;
 
-    // Dirty tracking: every change bumps _changes; a write records the count it started from once it succeeded.
-    private long _changes;
-    private long _savedChanges;
-    /// <summary>The write in flight (or the last one): writes are chained, one at a time.</summary>
-    private Task _saving = Task.CompletedTask;
-    private TimeSpan _saveBackoff;
-    private DateTimeOffset _nextSaveTry;
-
-    private JobRecord _job = null!;
-    private JobRecord Job => _job;
+    /// <summary>The record and how it is stored. Made on activation.</summary>
+    private JobRecordStore _record = null!;
+    private JobRecord Job => _record.Record;
     private string JobId => this.GetPrimaryKeyString();
     private TimeSpan LeaseDuration => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
     private TimeSpan SaveInterval => TimeSpan.FromMilliseconds(options.Value.SaveIntervalMs);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The live record; the storage only ever gets copies of it (see Write).
-        _job = state.State;
+        _record = new JobRecordStore(state, serializer, SaveInterval, DeactivateOnIdle, logger, JobId, _deactivating.Token);
         _leases = new LeaseTable(LeaseDuration, shard => Job.IsDone(shard));
-        _gauges = DpIqaMetrics.TrackJob(JobId, Reading);
+        _gauges = DpIqaMetrics.TrackJob(JobId, () => JobStatusView.Reading(Job, _leases));
         Job.EnsureCapacity(Job.ShardCount); // a record stored before counted tags existed gets room for them
-        if (Job.Spec is not null) _savedBytes = serializer.SerializeToArray(Job).Length;
         if (Job.Spec is not null && Job.State is JobState.Running)
         {
             for (int shard = 0; shard < Job.ShardCount; shard++)
                 if (!Job.IsDone(shard)) _leases.Enqueue(shard);
             if (!Job.ListingDone) _listing = RunListing();
             Log.Resumed(logger, JobId, Job.ShardCount - Job.ShardsDone, Job.ListingDone);
-            _ = WatchMembership();
+            WatchMembership();
             // Every shard was done but the silo died before the completed job was stored: finish it now.
             _ = FinishIfDone();
         }
         if (Job.Spec is not null && Job.State is not (JobState.Running or JobState.Pending))
-            _ = UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
-        if (Job.Spec is not null && Job.State is JobState.Completed && Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec) && !Job.CurationWritten)
+            _ = MarkEnded();
+        if (Job.Spec is not null && Job.State is JobState.Completed && CompletionCuration.HasWork(Job.Spec) && !Job.CurationWritten)
             _curation = WriteCuration();
         // Interleaved: a tick that waits on storage must not hold up leases, renewals and status calls.
-        this.RegisterGrainTimer(SaveOnTick, new GrainTimerCreationOptions
+        this.RegisterGrainTimer(_record.SaveOnTick, new GrainTimerCreationOptions
         {
             DueTime = SaveInterval,
             Period = SaveInterval,
@@ -101,101 +87,7 @@ internal sealed partial class JobGrain(
         _stop.Cancel();
         _deactivating.Cancel();
         _gauges?.Dispose();
-        if (!Dirty) return;
-        try
-        {
-            await Save().WaitAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            // What was not stored is redone by the next activation (shards not recorded as done are leased again).
-            Log.SaveFailed(logger, e, JobId, TimeSpan.Zero);
-        }
-    }
-
-    private void Changed() => _changes++;
-
-    private bool Dirty => _changes != _savedChanges;
-
-    /// <summary>
-    /// Writes the record as it is when the write in flight (if any) ends. <paramref name="adjust"/> changes only the
-    /// stored copy (used to store 'completed' before the live job says so).
-    /// </summary>
-    private Task Save(Action<JobRecord>? adjust = null)
-    {
-        var write = Write(_saving, adjust);
-        _saving = write;
-        return write;
-    }
-
-    private async Task Write(Task previous, Action<JobRecord>? adjust)
-    {
-        // One write at a time. The previous write's failure is reported to its own caller; this one writes regardless.
-        await previous.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        long upTo = _changes;
-        // The storage serializes a private copy, so the calls that interleave with a write may change the live record.
-        var bytes = serializer.SerializeToArray(Job);
-        var copy = serializer.Deserialize<JobRecord>(bytes) ?? throw new InvalidOperationException("the job record did not round-trip");
-        adjust?.Invoke(copy);
-        state.State = copy;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException e)
-        {
-            // The stored record is not the one this activation last wrote (e.g. a write that timed out here was applied
-            // later, or another activation wrote): reload from storage rather than overwrite it.
-            Log.StateConflict(logger, e, JobId);
-            DeactivateOnIdle();
-            throw;
-        }
-        _savedChanges = Math.Max(_savedChanges, upTo);
-        _savedBytes = bytes.Length;
-    }
-
-    /// <summary>The periodic save. A failed save is retried by a later tick, backing off while storage keeps failing.</summary>
-    private async Task SaveOnTick(CancellationToken cancellationToken)
-    {
-        // A write still in flight (storage slow or hung) is not queued behind: a later tick saves what changed meanwhile.
-        if (!Dirty || !_saving.IsCompleted || DateTimeOffset.UtcNow < _nextSaveTry) return;
-        try
-        {
-            await Save();
-            _saveBackoff = TimeSpan.Zero;
-            _nextSaveTry = DateTimeOffset.UtcNow + SaveCadence.PauseAfter(_savedBytes, SaveInterval);
-        }
-        catch (Exception e) when (e is not InconsistentStateException)
-        {
-            _saveBackoff = _saveBackoff == TimeSpan.Zero ? SaveInterval : Doubled(_saveBackoff);
-            _nextSaveTry = DateTimeOffset.UtcNow + _saveBackoff;
-            Log.SaveFailed(logger, e, JobId, _saveBackoff);
-        }
-    }
-
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-
-    /// <summary>The next delay of a retry that backs off: twice the last, at most <see cref="MaxRetryDelay"/>.</summary>
-    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
-
-    /// <summary>Runs a step that must happen until it succeeds, with backoff; gives up only when the grain deactivates.</summary>
-    private async Task UntilDone(Func<Task> step, string what)
-    {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                await step();
-                return;
-            }
-            catch (Exception e) when (e is not InconsistentStateException && !_deactivating.IsCancellationRequested)
-            {
-                Log.StepFailed(logger, e, JobId, what, delay);
-            }
-            await Task.Delay(delay, _deactivating.Token);
-            delay = Doubled(delay);
-        }
+        await _record.SaveBeforeDeactivating(cancellationToken);
     }
 
     public async Task<JobStatus> Start(JobSpec spec)
@@ -219,23 +111,22 @@ internal sealed partial class JobGrain(
         Job.ModelVersion = model.Manifest.Version;
         Job.ModelLicence = model.Manifest.Licence;
         Job.Message = Curation.CurationLists.Validate(spec, model.Manifest); // a note when --reject-below cannot be checked
-        Changed();
+        _record.Changed();
         try
         {
-            await Save();
+            await _record.Save();
         }
         catch (Exception)
         {
             // Not stored, so not started: the same submit can be tried again.
-            _job = new JobRecord();
-            _savedChanges = _changes;
+            _record.Discard();
             throw;
         }
         // Stored as running: workers must learn of it, however long the job index takes.
-        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).Add(JobId), "adding the job to the job index");
+        await _record.UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).Add(JobId), "adding the job to the job index");
         Log.Started(logger, JobId, spec.Model, string.Join(", ", spec.Sources), spec.ShardSize);
         _listing = RunListing();
-        _ = WatchMembership();
+        WatchMembership();
         return await GetStatus();
     }
 
@@ -250,7 +141,7 @@ internal sealed partial class JobGrain(
             await listing.Run(store.List(spec.Sources, _stop.Token), skip: (long)Job.ShardCount * spec.ShardSize);
             Job.ListingDone = true;
             if (Job.Total == 0) Job.Message = $"no images found in {string.Join(", ", spec.Sources)} (looked for {string.Join(" ", Imaging.ImageFormats.Extensions)})";
-            Changed();
+            _record.Changed();
             Log.Listed(logger, JobId, Job.Total, Job.ShardCount);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -264,9 +155,9 @@ internal sealed partial class JobGrain(
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
             _leases.Clear();
-            Changed();
-            await UntilDone(() => Save(), "saving the failed job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
+            _record.Changed();
+            await _record.UntilDone(() => _record.Save(), "saving the failed job");
+            await MarkEnded();
             return;
         }
         // Outside the try: a storage error while finishing is retried there, it does not fail the listing.
@@ -280,7 +171,7 @@ internal sealed partial class JobGrain(
         Job.EnsureCapacity(Job.ShardCount);
         Job.Total += items;
         if (Job.State == JobState.Running) _leases.Enqueue(shard);
-        Changed();
+        _record.Changed();
     }
 
     public Task<ShardLease?> Lease(string worker)
@@ -293,25 +184,9 @@ internal sealed partial class JobGrain(
         {
             var (shard, lease) = granted;
             DpIqaMetrics.JobLeaseEvent("granted");
-            if (Job.StartedAt is null) { Job.StartedAt = now; Changed(); }
+            if (Job.StartedAt is null) { Job.StartedAt = now; _record.Changed(); }
             _rate.Start(now, Job.All.Scored + Job.All.Failed);
-            var spec = Job.Spec!;
-            return Task.FromResult<ShardLease?>(new ShardLease
-            {
-                JobId = JobId,
-                Shard = shard,
-                Token = lease.Token,
-                ItemList = JobLayout.ItemListPath(spec.Output, shard),
-                ResultFile = JobLayout.ResultPath(spec.Output, shard, JobLayout.TokenTag(lease.Token), spec.Format),
-                Model = spec.Model,
-                Format = spec.Format,
-                Deadline = lease.Deadline,
-                Cascade = Cascade.CascadeRules.Band(spec),
-                Incremental = spec.Incremental,
-                ScoreCacheFile = spec.ScoreCacheFile ?? JobLayout.ScoreCacheFile(spec.Output),
-                Preprocess = spec.Preprocess ?? PreprocessPath.Exact,
-                Dedup = spec.Dedup is not null,
-            });
+            return Task.FromResult<ShardLease?>(LeaseProtocol.Offer(JobId, Job.Spec!, shard, lease));
         }
         return Task.FromResult<ShardLease?>(null);
     }
@@ -322,31 +197,12 @@ internal sealed partial class JobGrain(
         Log.LeaseExpired(logger, JobId, shard, lease.Worker);
     }
 
-    /// <summary>
-    /// Releases at once the leases held by workers of silos that cluster membership declared dead, instead of letting
-    /// them run to their deadline (expiry stays the fallback, e.g. for a worker that hangs on a live silo).
-    /// </summary>
-    private async Task WatchMembership()
+    /// <summary>Releases at once the leases of workers on silos declared dead (see <see cref="LeaseProtocol"/>).</summary>
+    private void WatchMembership() => _ = LeaseProtocol.ReleaseLeasesOfDeadSilos(membership, _leases, (shard, lease) =>
     {
-        try
-        {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stop.Token))
-            {
-                if (_leases.Count == 0) continue;
-                var dead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToString()).ToHashSet();
-                foreach (var (shard, lease) in _leases.ReleaseWhere(worker => dead.Contains(SiloOf(worker))))
-                {
-                    DpIqaMetrics.JobLeaseEvent("dead_silo");
-                    Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-    }
-
-    private static string SiloOf(string worker) => worker.LastIndexOf('/') is var i and > 0 ? worker[..i] : worker;
+        DpIqaMetrics.JobLeaseEvent("dead_silo");
+        Log.LeaseOfDeadSilo(logger, JobId, shard, lease.Worker);
+    }, _stop.Token);
 
     public Task<bool> Renew(int shard, Guid token)
     {
@@ -371,21 +227,21 @@ internal sealed partial class JobGrain(
             // Scores of another model version must not mix into this job: the shard goes back for a silo with the right one.
             _leases.Reject(shard, token);
             Job.Message = $"a silo scored with {Job.Spec.Model} v{version} but the job uses v{Job.ModelVersion}: its shards are redone; give every silo the same model catalog";
-            Changed();
+            _record.Changed();
             Log.WrongModelVersion(logger, JobId, shard, version, Job.ModelVersion);
             return false;
         }
         // The first completion counts, even from a worker whose lease expired: its result file (named by its token)
         // becomes the one published; later runs of the shard wrote files of their own, which are not read.
         var (own, late) = _leases.Complete(shard, token);
-        var silo = own is not null ? SiloOf(own.Worker) : "(expired lease)";
+        var silo = own is not null ? LeaseProtocol.SiloOf(own.Worker) : "(expired lease)";
         if (late) Log.LateCompletion(logger, JobId, shard);
         Job.ShardsBySilo[silo] = Job.ShardsBySilo.GetValueOrDefault(silo) + 1;
         Job.MarkDone(shard, tag);
         Job.ShardsDone++;
         JobStatistics.Add(Job.All, Job.ByFolder, outcome);
         Job.Reused += outcome.Reused;
-        Changed();
+        _record.Changed();
         await FinishIfDone();
         return true;
     }
@@ -395,6 +251,9 @@ internal sealed partial class JobGrain(
         if (_leases.Release(shard, token)) DpIqaMetrics.JobLeaseEvent("released");
         return Task.CompletedTask;
     }
+
+    /// <summary>Tells the job index the job ended (so workers stop asking it for leases), however long that takes.</summary>
+    private Task MarkEnded() => _record.UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
 
     /// <summary>Starts finishing the job once every shard is done and listing ended; the task that finishes it.</summary>
     private Task FinishIfDone()
@@ -414,9 +273,9 @@ internal sealed partial class JobGrain(
         var finishedAt = DateTimeOffset.UtcNow;
         // Built inside the retried step, so a failure to build it is logged (and retried) rather than leaving the job
         // running forever with every shard done.
-        await UntilDone(() => store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output),
+        await _record.UntilDone(() => store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output),
             JobSummaryFile.Encode(BuildSummary() with { State = JobState.Completed }), _deactivating.Token), "writing summary.json");
-        await UntilDone(() => Save(stored =>
+        await _record.UntilDone(() => _record.Save(stored =>
         {
             stored.State = JobState.Completed;
             stored.FinishedAt = finishedAt;
@@ -425,11 +284,11 @@ internal sealed partial class JobGrain(
         Job.FinishedAt = finishedAt;
         // The live record now says what was stored; saved again in case a write queued meanwhile stored an older copy,
         // and now rather than on deactivation, when an embedded silo's storage may already be gone.
-        Changed();
-        await UntilDone(() => Save(), "saving the completed job");
+        _record.Changed();
+        await _record.UntilDone(() => _record.Save(), "saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
-        await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
-        if (Evaluation.JobEvaluation.HasWorkAfterCompletion(Job.Spec!)) _curation = WriteCuration();
+        await MarkEnded();
+        if (CompletionCuration.HasWork(Job.Spec!)) _curation = WriteCuration();
         _ = RemoveUncountedResults();
     }
 
@@ -454,14 +313,14 @@ internal sealed partial class JobGrain(
         {
             await CompletionCuration.Run(store, GrainFactory, JobId, Job, CountedResultFiles(), BuildSummary(), _stop.Token);
             Job.CurationWritten = true;
-            Changed();
-            await UntilDone(() => Save(), "saving the curation result");
+            _record.Changed();
+            await _record.UntilDone(() => _record.Save(), "saving the curation result");
             await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JobSummaryFile.Encode(BuildSummary()));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             CompletionCuration.Failed(Job, e);
-            Changed();
+            _record.Changed();
             Log.CurationFailed(logger, e, JobId);
         }
     }
@@ -485,55 +344,10 @@ internal sealed partial class JobGrain(
         Enumerable.Range(0, Job.ShardCount).Where(Job.IsDone)
             .Select(shard => JobLayout.ResultPath(Job.Spec!.Output, shard, Job.CountedTag(shard), Job.Spec.Format)).ToList();
 
-    public static readonly JsonSerializerOptions SummaryJson = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
-    public Task<JobStatus> GetStatus()
-    {
-        var (rate, eta) = _rate.Estimate(DateTimeOffset.UtcNow, Job);
-        return Task.FromResult(new JobStatus
-        {
-            JobId = JobId,
-            // A record never started reads Pending (0) in storage; callers are told there is no such job.
-            State = Job.Spec is null ? JobState.Unknown : Job.State,
-            Total = Job.Total,
-            ListingDone = Job.ListingDone,
-            Scored = Job.All.Scored,
-            Failed = Job.All.Failed,
-            Shards = Job.ShardCount,
-            ShardsDone = Job.ShardsDone,
-            ShardsLeased = _leases.Count,
-            ImagesPerSecond = rate,
-            Eta = eta,
-            Workers = _leases.Workers,
-            Message = Job.Message,
-            Model = Job.Spec is null ? null : $"{Job.Spec.Model} v{Job.ModelVersion}",
-            SubmittedAt = Job.SubmittedAt,
-            Coordinator = RuntimeIdentity,
-            ShardsBySilo = new Dictionary<string, int>(Job.ShardsBySilo),
-            StateBytes = _savedBytes,
-            Reused = Job.Reused,
-            Drifted = Job.Drift?.Drifted ?? false,
-            SubmittedBy = Job.Spec?.SubmittedBy?.Name,
-        });
-    }
+    public Task<JobStatus> GetStatus() =>
+        Task.FromResult(JobStatusView.Status(JobId, Job, _leases, _rate, _record.SavedBytes, RuntimeIdentity, DateTimeOffset.UtcNow));
 
     public Task<JobSpec?> GetSpec() => Task.FromResult(Job.Spec);
-
-    /// <summary>The job's counts for /metrics, read off the grain's thread: only whole numbers, each read once.</summary>
-    private DpIqaMetrics.JobReading Reading()
-    {
-        var job = Job;
-        bool running = job.Spec is not null && job.State == JobState.Running;
-        int leased = running ? _leases.Count : 0;
-        long done = job.All.Scored + job.All.Failed;
-        return new DpIqaMetrics.JobReading(running, running ? Math.Max(0, job.ShardCount - job.ShardsDone - leased) : 0, leased,
-            job.ShardsDone, running ? Math.Max(0, job.Total - done) : 0, done);
-    }
 
     public Task<JobSummary> GetSummary()
     {
@@ -541,20 +355,7 @@ internal sealed partial class JobGrain(
         return Task.FromResult(BuildSummary());
     }
 
-    private JobSummary BuildSummary() => JobSummaryFile.Build(JobId, Job, DeclaredRange());
-
-    /// <summary>The job's model's declared score range for the histogram; null if unknown or the model was removed since.</summary>
-    private (double Lower, double Upper)? DeclaredRange()
-    {
-        try
-        {
-            return models.Manifest(Job.Spec!.Model).DeclaredRange();
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
-    }
+    private JobSummary BuildSummary() => JobSummaryFile.Build(JobId, Job, models.DeclaredRange(Job.Spec!.Model));
 
     public async Task<JobStatus> Cancel()
     {
@@ -567,61 +368,10 @@ internal sealed partial class JobGrain(
             Job.Message = "cancelled by a user";
             _stop.Cancel();
             _leases.Clear();
-            Changed();
-            await UntilDone(() => Save(), "saving the cancelled job");
-            await UntilDone(() => GrainFactory.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).MarkEnded(JobId), "telling the job index the job ended");
+            _record.Changed();
+            await _record.UntilDone(() => _record.Save(), "saving the cancelled job");
+            await MarkEnded();
         }
         return await GetStatus();
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} started: model {Model}, sources {Sources}, shard size {ShardSize}")]
-        public static partial void Started(ILogger logger, string job, string model, string sources, int shardSize);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} resumed: {Shards} shards to do, listing done: {ListingDone}")]
-        public static partial void Resumed(ILogger logger, string job, int shards, bool listingDone);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} listed {Total} images in {Shards} shards")]
-        public static partial void Listed(ILogger logger, string job, long total, int shards);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: listing failed")]
-        public static partial void ListingFailed(ILogger logger, Exception e, string job);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: lease on shard {Shard} held by {Worker} expired; the shard goes back to the queue")]
-        public static partial void LeaseExpired(ILogger logger, string job, int shard, string worker);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: shard {Shard} held by {Worker}, whose silo was declared dead; the shard goes back to the queue")]
-        public static partial void LeaseOfDeadSilo(ILogger logger, string job, int shard, string worker);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: saving the job's state failed; retrying in {Delay}")]
-        public static partial void SaveFailed(ILogger logger, Exception e, string job, TimeSpan delay);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: {What} failed; retrying in {Delay}")]
-        public static partial void StepFailed(ILogger logger, Exception e, string job, string what, TimeSpan delay);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: the stored state was changed by someone else; the job reloads it")]
-        public static partial void StateConflict(ILogger logger, Exception e, string job);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: a completion of shard {Shard} names result file {Given}, not its lease's {Expected}; not counted")]
-        public static partial void WrongResultFile(ILogger logger, string job, int shard, string given, string expected);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: shard {Shard} was scored with model version {Version}, the job uses {JobVersion}; not counted")]
-        public static partial void WrongModelVersion(ILogger logger, string job, int shard, string version, string jobVersion);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: removed {Files} result files of completions that did not count")]
-        public static partial void RemovedUncounted(ILogger logger, string job, int files);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: removing result files of completions that did not count failed; they are never read")]
-        public static partial void RemoveUncountedFailed(ILogger logger, Exception e, string job);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: shard {Shard} completed by a worker whose lease had expired; counted once")]
-        public static partial void LateCompletion(ILogger logger, string job, int shard);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job}: writing the keep/reject lists failed")]
-        public static partial void CurationFailed(ILogger logger, Exception e, string job);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} completed: {Scored} scored, {Failed} failed")]
-        public static partial void Completed(ILogger logger, string job, long scored, long failed);
     }
 }

@@ -1,14 +1,23 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using DpIqa.Statistics;
 
 namespace DpIqa.Jobs;
 
 /// <summary>
 /// A job's summary (<see cref="IJobGrain.GetSummary"/>) and its summary.json, built from the job's record: written when
-/// the job completes and again after its curation, in <see cref="JobGrain.SummaryJson"/>'s form.
+/// the job completes and again after its curation, in <see cref="Json"/>'s form.
 /// </summary>
 internal static class JobSummaryFile
 {
+    /// <summary>The JSON form of summary.json and of every <c>--json</c> output: snake_case names and enum values, indented.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
     /// <summary>
     /// The summary of <paramref name="job"/> (which must have a spec). <paramref name="scoreRange"/> is the model's
     /// declared score range for the histograms; null uses the observed one (no score range is assumed).
@@ -35,5 +44,5 @@ internal static class JobSummaryFile
     };
 
     /// <summary>The bytes of summary.json.</summary>
-    public static byte[] Encode(JobSummary summary) => JsonSerializer.SerializeToUtf8Bytes(summary, JobGrain.SummaryJson);
+    public static byte[] Encode(JobSummary summary) => JsonSerializer.SerializeToUtf8Bytes(summary, Json);
 }

@@ -1,4 +1,5 @@
 using DpIqa.Storage;
+using DpIqa.Results;
 
 namespace DpIqa.Jobs;
 

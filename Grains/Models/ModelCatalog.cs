@@ -114,6 +114,19 @@ internal sealed partial class ModelCatalog(IOptions<ModelOptions> options, IOpti
     public ModelManifest Manifest(string name) =>
         !IsBuiltIn(name) && Blob?.Manifest(name) is { } manifest ? manifest : Resolve(name).Manifest;
 
+    /// <summary>The declared score range of <paramref name="name"/> (a summary's histogram range); null if it declares none or is not in the catalog (any more).</summary>
+    public (double Lower, double Upper)? DeclaredRange(string name)
+    {
+        try
+        {
+            return Manifest(name).DeclaredRange();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>NAME/NAME.json, else NAME.json at the top of the folder (the earlier layout), else null.</summary>
     private string? LocalManifestPath(string name)
     {

@@ -147,7 +147,7 @@ internal static class ResultFiles
     public static async Task<int> Merge(Storage.ObjectStore store, IEnumerable<string> shardFiles, ResultFormat format, string destination)
     {
         var all = new List<ImageResult>();
-        foreach (var file in shardFiles) all.AddRange(await Decode(await Jobs.JobLayout.ReadShardFile(store, file), format));
+        foreach (var file in shardFiles) all.AddRange(await Decode(await JobLayout.ReadShardFile(store, file), format));
         await store.WriteWhole(destination, await Encode(all, format));
         return all.Count;
     }

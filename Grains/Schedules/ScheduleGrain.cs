@@ -3,6 +3,7 @@ using DpIqa.Jobs;
 using DpIqa.Models;
 using DpIqa.Storage;
 using Microsoft.Extensions.Logging;
+using DpIqa.Results;
 
 namespace DpIqa.Schedules;
 
@@ -203,7 +204,7 @@ internal sealed partial class ScheduleGrain(
         {
             Output = Locations.Join(spec.Job.Output, run.JobId),
             Incremental = true, // always, for schedules
-            ScoreCacheFile = spec.Job.ScoreCacheFile ?? Jobs.JobLayout.ScoreCacheFile(spec.Job.Output),
+            ScoreCacheFile = spec.Job.ScoreCacheFile ?? JobLayout.ScoreCacheFile(spec.Job.Output),
             PreviousJob = previous,
             DriftThreshold = spec.DriftThreshold,
         };

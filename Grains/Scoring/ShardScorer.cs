@@ -36,7 +36,7 @@ internal sealed class ShardScorer
 
     public async Task<ShardOutcome> Score(ShardLease lease, CancellationToken cancellationToken)
     {
-        var items = ItemList.Decode(await Jobs.JobLayout.ReadShardFile(_store, lease.ItemList, cancellationToken));
+        var items = ItemList.Decode(await JobLayout.ReadShardFile(_store, lease.ItemList, cancellationToken));
         ModelSession session;
         ModelSession? teacher;
         try
@@ -69,7 +69,7 @@ internal sealed class ShardScorer
             async (i, ct) => results[i] = Reused(items[i], cached, manifest, lease.Cascade, lease.Preprocess, lease.Dedup) ?? await ScoreOne(items[i], session, manifest, lease.Preprocess, ct, lease.Cascade, teacher));
 
         await _store.WriteWhole(lease.ResultFile, await ResultFiles.Encode(results, lease.Format), cancellationToken);
-        Hosting.NativeHeap.Trim(); // the shard's decoders and runs left free space in malloc's arenas: see NativeHeap
+        NativeHeap.Trim(); // the shard's decoders and runs left free space in malloc's arenas: see NativeHeap
         if (lease.Incremental)
         {
             var fresh = items.Zip(results).Where(p => !p.Second.Reused && p.Second.Score is not null && p.First.Version is not null)

@@ -2,12 +2,13 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DpIqa.Results;
 
 namespace DpIqa.Storage;
 
 /// <summary>
 /// A shard's item list: its images, stored beside the job's results as gzipped JSON lines (path, location, version
-/// when known); where: <see cref="Jobs.JobLayout"/>. Not a manifest: that word means a model's contract
+/// when known); where: <see cref="JobLayout"/>. Not a manifest: that word means a model's contract
 /// (<see cref="Models.ModelManifest"/>). Gzipped because writing them is what caps a large job's listing on blob
 /// storage: gzipped lists are several times smaller and Azurite wrote them faster (docs/benchmarks.md,
 /// "Coordinator on Azurite"). Lists written before are plain JSON lines and still read.

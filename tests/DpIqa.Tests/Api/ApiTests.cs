@@ -78,7 +78,7 @@ public sealed class ApiTests(ApiSilo api, ITestOutputHelper output)
         var statusJson = await api.GetJson($"/api/v1/jobs/{id}");
         Assert.Equal("completed", statusJson["state"]!.GetValue<string>());
         Assert.Equal(status.Scored, statusJson["scored"]!.GetValue<long>());
-        JsonCompare.Equal(JsonNode.Parse(JsonSerializer.Serialize(summary, JobGrain.SummaryJson)), await api.GetJson($"/api/v1/jobs/{id}/summary"));
+        JsonCompare.Equal(JsonNode.Parse(JsonSerializer.Serialize(summary, JobSummaryFile.Json)), await api.GetJson($"/api/v1/jobs/{id}/summary"));
 
         // The list has it.
         var list = (await api.GetJson("/api/v1/jobs")).AsArray();

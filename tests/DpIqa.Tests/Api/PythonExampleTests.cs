@@ -42,7 +42,7 @@ public sealed class PythonExampleTests(ApiSilo api, ITestOutputHelper output)
         var (status, summary) = await api.Finished(jobId);
         Assert.Equal(JobState.Completed, status.State);
         var printed = JsonNode.Parse(await stdout);
-        JsonCompare.Equal(JsonNode.Parse(JsonSerializer.Serialize(summary, JobGrain.SummaryJson)), printed);
+        JsonCompare.Equal(JsonNode.Parse(JsonSerializer.Serialize(summary, JobSummaryFile.Json)), printed);
         Assert.Equal(ApiSilo.Images, printed!["all"]!["count"]!.GetValue<long>());
         Assert.Equal(ApiSilo.Broken, printed["all"]!["failed"]!.GetValue<long>());
     }

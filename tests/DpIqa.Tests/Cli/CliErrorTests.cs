@@ -1,5 +1,6 @@
 using DpIqa.Client;
 using DpIqa.Jobs;
+using DpIqa.Results;
 
 namespace DpIqa.Tests.Cli;
 

@@ -1,6 +1,7 @@
 using DpIqa.Client;
 using DpIqa.Jobs;
 using DpIqa.Tests.Cluster;
+using DpIqa.Results;
 
 namespace DpIqa.Tests.Cli;
 

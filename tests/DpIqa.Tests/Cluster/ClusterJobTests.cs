@@ -220,7 +220,7 @@ public sealed class ClusterJobTests(Azurite azurite, ITestOutputHelper output) :
         var items = ItemList.Decode(await store.Read(again.ItemList));
         var rows = items.Select(i => new ImageResult { Path = i.Path, Score = 0.5f, Status = ImageResult.Ok }).ToList();
         await store.WriteWhole(again.ResultFile, await ResultFiles.Encode(rows, again.Format));
-        Assert.True(await job.Complete(again.Shard, again.Token, Scoring.ShardScorer.Aggregate(rows, again.ResultFile, (await job.GetSummary()).ModelVersion!)));
+        Assert.True(await job.Complete(again.Shard, again.Token, DpIqa.Scoring.ShardScorer.Aggregate(rows, again.ResultFile, (await job.GetSummary()).ModelVersion!)));
         Assert.Equal(1, (await job.GetStatus()).ShardsDone);
     }
 

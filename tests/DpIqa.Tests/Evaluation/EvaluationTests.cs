@@ -74,7 +74,7 @@ public sealed class EvaluationTests
         Assert.Null(result.PlccLogistic);
         Assert.Null(result.RmseLogistic);
         Assert.Contains("at least 5 images", result.Note);
-        var json = JsonSerializer.Serialize(result, DpIqa.Jobs.JobGrain.SummaryJson);
+        var json = JsonSerializer.Serialize(result, DpIqa.Jobs.JobSummaryFile.Json);
         Assert.DoesNotContain("NaN", json);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
+using DpIqa.Results;
 
 namespace DpIqa.Tests.Jobs;
 

@@ -53,7 +53,7 @@ public sealed class JobSummaryFileTests
         using var json = JsonDocument.Parse(bytes);
         Assert.Equal("j1", json.RootElement.GetProperty("job_id").GetString());
         Assert.Equal("completed", json.RootElement.GetProperty("state").GetString());
-        var back = JsonSerializer.Deserialize<JobSummary>(bytes, JobGrain.SummaryJson)!;
+        var back = JsonSerializer.Deserialize<JobSummary>(bytes, JobSummaryFile.Json)!;
         Assert.Equal(summary.All.Mean, back.All.Mean);
         Assert.Equal(summary.ByFolder.Keys, back.ByFolder.Keys);
     }

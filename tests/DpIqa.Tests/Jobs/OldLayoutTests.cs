@@ -65,7 +65,7 @@ public sealed class OldLayoutTests : IDisposable
         Assert.Equal(merged.Select(r => (r.Path, r.Score, r.Status)), rows.Select(r => (r.Path, r.Score, r.Status)));
 
         // The report reads the result files and, for its thumbnails, the item lists (their sources' locations).
-        var summary = JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(JobLayout.SummaryFile(output)), JobGrain.SummaryJson)!;
+        var summary = JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(JobLayout.SummaryFile(output)), JobSummaryFile.Json)!;
         var spec = new JobSpec { Sources = [], Model = summary.Model, Output = output, Format = ResultFormat.Csv };
         var job = new ReportJob(summary.JobId, spec, new JobStatus { JobId = summary.JobId, State = summary.State }, summary, files);
         var report = await JobReport.Write(_store, job, Path.Combine(_dir.Path, "report"), compare: null, CancellationToken.None);

@@ -142,7 +142,7 @@ public sealed class ScoreReportTests : IDisposable
     }
 
     private static JobSummary Summary(string output) =>
-        JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(JobLayout.SummaryFile(output)), JobGrain.SummaryJson)!;
+        JsonSerializer.Deserialize<JobSummary>(File.ReadAllText(JobLayout.SummaryFile(output)), JobSummaryFile.Json)!;
 
     /// <summary>A local run as the report reads a job: its summary.json, and the shard result files it counted.</summary>
     private static ReportJob Job(string output, ResultFormat format)

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using DpIqa.Hosting;
+using DpIqa.Scoring;
 
-namespace DpIqa.Tests.Hosting;
+namespace DpIqa.Tests.Scoring;
 
 /// <summary>
 /// The silo's glibc arena limit (issue 11, memory flat with job size): without it each new allocating thread gets a

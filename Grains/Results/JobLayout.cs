@@ -1,8 +1,8 @@
 using System.Globalization;
-using DpIqa.Results;
+using DpIqa.Jobs;
 using DpIqa.Storage;
 
-namespace DpIqa.Jobs;
+namespace DpIqa.Results;
 
 /// <summary>
 /// The one place that knows what a job writes under its output (local folder or blob prefix):

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace DpIqa.Hosting;
+namespace DpIqa.Scoring;
 
 /// <summary>
 /// glibc malloc's resident free space in a scoring process. glibc gives each thread that allocates an arena of its own,

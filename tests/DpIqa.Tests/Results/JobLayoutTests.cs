@@ -1,6 +1,7 @@
 using DpIqa.Jobs;
+using DpIqa.Results;
 
-namespace DpIqa.Tests.Jobs;
+namespace DpIqa.Tests.Results;
 
 /// <summary>The job's output layout: names that readers (cleanup, reports) parse back must round-trip.</summary>
 public sealed class JobLayoutTests

@@ -24,7 +24,10 @@ public sealed record JobSpec
     /// <summary>Per-image result file format.</summary>
     [Id(3)] public ResultFormat Format { get; init; } = ResultFormat.Csv;
     /// <summary>Images per shard: the unit of leasing, retry and result files.</summary>
-    [Id(4)] public int ShardSize { get; init; } = 64;
+    [Id(4)] public int ShardSize { get; init; } = DefaultShardSize;
+
+    /// <summary>The shard size when none is given, everywhere (CLI, HTTP API, schedules).</summary>
+    public const int DefaultShardSize = 256;
     /// <summary>Curation rule for a higher-is-better model: images scoring below this go to the reject list (and errors too).</summary>
     [Id(5)] public double? RejectBelow { get; init; }
     /// <summary>Curation rule: the best P percent of scored images go to the keep list, the rest to reject.</summary>

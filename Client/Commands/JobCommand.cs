@@ -103,36 +103,22 @@ internal static class JobCommand
     private static Command Submit()
     {
         var source = new Option<string[]>("--source") { Description = "container[/prefix], listing:container/file.txt or listing:/PATH, listing:./PATH (a listing file: one image per line), or a folder on the silos (/PATH, ./PATH, ../PATH or file:PATH); repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
-        var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
         var output = new Option<string>("--out", "-o") { Description = "container/prefix for results, summary.json, keep/reject lists, or a folder on the silos (/PATH, ./PATH, ../PATH or file:PATH)", Required = true };
-        var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };
-        var format = new Option<string>("--format", "-f") { Description = "parquet, csv or jsonl", DefaultValueFactory = _ => "parquet" };
-        format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
-        var rules = CurationOptions.Create();
-        var incremental = new Option<bool>("--incremental") { Description = "Reuse cached scores of unchanged images (same ETag/Content-MD5 or size+mtime)" };
+        var job = new JobSpecOptions(JobSpecOptions.For.Submit);
         var id = new Option<string?>("--job-id") { Description = "Job id (default: generated)" };
         var json = CommonOptions.Json();
-        var preprocess = CommonOptions.Preprocess();
-        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, model, output, shardSize, format, incremental, id, json, preprocess };
-        rules.AddTo(command);
-        var judge = new JudgeOptions();
-        judge.AddTo(command);
+        var command = new Command("submit", "Start a job in the cluster and print its id at once") { source, output, id, json };
+        job.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
             var jobId = parse.GetValue(id) ?? $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
             // Built (and its names checked) before connecting: a bad request fails without a cluster.
-            var spec = rules.Apply(parse, new JobSpec
+            var spec = job.Bind(parse, new JobSpec
             {
                 Sources = parse.GetValue(source)!.Select(s => Location("--source", s)).ToList(),
-                Model = parse.GetValue(model) ?? "",
+                Model = "",
                 Output = Location("--out", parse.GetValue(output)!),
-                Format = Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true),
-                ShardSize = parse.GetValue(shardSize),
-                Incremental = parse.GetValue(incremental),
-                Labels = judge.LabelSource(parse, f => Location("--labels", f)),
-                Cascade = judge.CascadeRule(parse),
-                Preprocess = CommonOptions.Preprocess(parse, preprocess),
-            });
+            }, f => Location("--labels", f));
             return await Connected(async client =>
             {
                 var status = await client.GetGrain<IJobGrain>(jobId).Start(spec);

@@ -75,16 +75,12 @@ internal static class ScheduleCommand
         var output = new Option<string>("--out", "-o") { Description = "container/prefix: each run writes under OUT/JOBID", Required = true };
         var cron = new Option<string>("--cron") { Description = "Cron expression, 5 fields (minute hour day month weekday), e.g. \"0 2 * * *\"", Required = true };
         var zone = new Option<string>("--time-zone") { Description = "Time zone the cron expression is read in (IANA id)", DefaultValueFactory = _ => "UTC" };
-        var model = new Option<string?>("--model", "-m") { Description = "Model name (default: the cluster's Models:Default)" };
-        var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 256 };
-        var format = new Option<string>("--format", "-f") { Description = "parquet, csv or jsonl", DefaultValueFactory = _ => "parquet" };
-        format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
-        var rules = CurationOptions.Create();
+        var rules = new JobSpecOptions(JobSpecOptions.For.Schedule);
         var drift = new Option<double>("--drift-threshold") { Description = "Mark a run drifted when the KS statistic of new vs existing images' scores, or the change in share rejected, reaches this (0-1)", DefaultValueFactory = _ => 0.3 };
         var json = CommonOptions.Json();
         var command = new Command("create", "Create a schedule: a job at every cron occurrence, scoring only what is new or changed")
         {
-            name, source, output, cron, zone, model, shardSize, format, drift, json,
+            name, source, output, cron, zone, drift, json,
         };
         rules.AddTo(command);
         command.SetAction(async (parse, _) =>
@@ -93,15 +89,12 @@ internal static class ScheduleCommand
             var n = parse.GetValue(name)!;
             ScheduleGrain.CheckName(n);
             CronSchedule.Parse(parse.GetValue(cron)!, parse.GetValue(zone)!);
-            var job = rules.Apply(parse, new JobSpec
+            var job = rules.Bind(parse, new JobSpec
             {
                 Sources = parse.GetValue(source)!.Select(s => JobCommand.Location("--source", s)).ToList(),
-                Model = parse.GetValue(model) ?? "",
+                Model = "",
                 Output = JobCommand.Location("--out", parse.GetValue(output)!),
-                Format = Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true),
-                ShardSize = parse.GetValue(shardSize),
-                Incremental = true,
-            });
+            }, f => JobCommand.Location("--labels", f));
             var spec = new ScheduleSpec { Name = n, Cron = parse.GetValue(cron)!, TimeZone = parse.GetValue(zone)!, Job = job, DriftThreshold = parse.GetValue(drift) };
             await using var connection = await ClusterConnection.Open([]);
             var status = await connection.Client.GetGrain<IScheduleGrain>(n).Create(spec);
@@ -169,55 +162,4 @@ internal static class ScheduleCommand
     }
 
     private static string Signed(double? v) => v is { } d ? d.ToString("+0.#####;-0.#####;0", CultureInfo.InvariantCulture) : "-";
-}
-
-/// <summary>The curation options shared by <c>schedule create</c>, <c>job submit</c> and <c>score</c>.</summary>
-internal sealed class CurationOptions
-{
-    public required Option<double?> RejectBelow { get; init; }
-    public required Option<double?> RejectAbove { get; init; }
-    public required Option<double?> KeepTop { get; init; }
-    public required Option<double?> RejectBottom { get; init; }
-    public required Option<bool> PerFolder { get; init; }
-    public required Option<bool> Tag { get; init; }
-    public required Option<string?> Quarantine { get; init; }
-    public DedupOptions Dedup { get; } = new();
-
-    public static CurationOptions Create() => new()
-    {
-        RejectBelow = new Option<double?>("--reject-below") { Description = "Curation, higher-is-better model: reject images scoring below X" },
-        RejectAbove = new Option<double?>("--reject-above") { Description = "Curation, lower-is-better model (brisque): reject images scoring above X" },
-        KeepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep the best P percent (the lowest scores of a lower-is-better model)" },
-        RejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject the worst P percent" },
-        PerFolder = new Option<bool>("--per-folder") { Description = "Apply the percent rule within each top-level folder" },
-        Tag = new Option<bool>("--tag") { Description = "Tag each source blob: iqa_score, iqa_model, iqa_verdict, iqa_job (blob index tags, or metadata where unsupported)" },
-        Quarantine = new Option<string?>("--quarantine") { Description = "Copy rejected blobs (server-side) into this container, same names; originals untouched" },
-    };
-
-    public void AddTo(Command command)
-    {
-        command.Options.Add(RejectBelow);
-        command.Options.Add(RejectAbove);
-        command.Options.Add(KeepTop);
-        command.Options.Add(RejectBottom);
-        command.Options.Add(PerFolder);
-        command.Options.Add(Tag);
-        command.Options.Add(Quarantine);
-        Dedup.AddTo(command);
-    }
-
-    public JobSpec Apply(System.CommandLine.ParseResult parse, JobSpec spec)
-    {
-        var quarantine = JobRequestValidation.Quarantine(parse.GetValue(Quarantine));
-        return Dedup.Apply(parse, spec) with
-        {
-            RejectBelow = parse.GetValue(RejectBelow),
-            RejectAbove = parse.GetValue(RejectAbove),
-            KeepTopPercent = parse.GetValue(KeepTop),
-            RejectBottomPercent = parse.GetValue(RejectBottom),
-            PerFolder = parse.GetValue(PerFolder),
-            Tag = parse.GetValue(Tag),
-            Quarantine = quarantine,
-        };
-    }
 }

@@ -13,72 +13,49 @@ internal static class ScoreCommand
     public static Command Create(Option<bool> verbose)
     {
         var inputs = new Argument<string[]>("inputs") { Description = "Folders (walked recursively), image files, or listing:PATH (a listing file: one image path per line)", Arity = ArgumentArity.OneOrMore };
-        var model = new Option<string?>("--model", "-m") { Description = $"Model name (default: Models:Default, normally {Models.Brisque.BrisqueModel.Name}; 'dpiqa models list' shows them)" };
-        var output = new Option<string>("--out", "-o") { Description = "Folder for results, summary.json, shard files", DefaultValueFactory = _ => "dpiqa-out" };
-        var format = new Option<string>("--format", "-f") { Description = "Per-image results format: csv, parquet or jsonl", DefaultValueFactory = _ => "csv" };
-        format.AcceptOnlyFromAmong("csv", "parquet", "jsonl");
-        var shardSize = new Option<int>("--shard-size") { Description = "Images per shard", DefaultValueFactory = _ => 64 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (config Inference:Device)" };
-        var rejectBelow = new Option<double?>("--reject-below") { Description = "Curation, higher-is-better model: list images scoring below X in reject.txt (the rest in keep.txt)" };
-        var rejectAbove = new Option<double?>("--reject-above") { Description = "Curation, lower-is-better model (brisque): list images scoring above X in reject.txt (the rest in keep.txt)" };
-        var keepTop = new Option<double?>("--keep-top-percent") { Description = "Curation: keep.txt lists the best P percent (the lowest scores of a lower-is-better model)" };
-        var rejectBottom = new Option<double?>("--reject-bottom-percent") { Description = "Curation: reject.txt lists the worst P percent" };
-        var perFolder = new Option<bool>("--per-folder") { Description = "Curation: apply the percent rule within each top-level folder" };
-        var incremental = new Option<bool>("--incremental") { Description = "Reuse the scores of unchanged images (same size and mtime) from OUT/score-cache.jsonl" };
         var modelsPath = CommonOptions.ModelsPath();
         var json = CommonOptions.Json();
-        var judge = new JudgeOptions();
         var report = new Option<bool>("--report") { Description = "Also write report.html (plots, worst and best images) into the --out folder" };
-        var preprocess = CommonOptions.Preprocess();
-        var dedup = new DedupOptions();
+        var output = new Option<string>("--out", "-o") { Description = "Folder for results, summary.json, shard files", DefaultValueFactory = _ => "dpiqa-out" };
+        var job = new JobSpecOptions(JobSpecOptions.For.Score);
         var command = new Command("score", "Score images in this process (an embedded one-silo cluster) and write results and summary.json")
         {
-            inputs, model, output, format, shardSize, device, rejectBelow, rejectAbove, keepTop, rejectBottom, perFolder, incremental, modelsPath, json, report, preprocess,
+            inputs, output, device, modelsPath, json, report,
         };
-        judge.AddTo(command);
-        dedup.AddTo(command);
+        job.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var dedupSpec = dedup.Apply(parse, new JobSpec { Sources = [], Model = "", Output = "" });
+            var spec = job.Bind(parse, LocalJob(parse.GetValue(inputs)!, parse.GetValue(output)!), Path.GetFullPath);
             var settings = CommonOptions.Settings(parse, modelsPath).ToList();
             if (parse.GetValue(device) is { } d) settings.Add(new("Inference:Device", d));
-            return await Run(parse.GetValue(inputs)!, parse.GetValue(model), Path.GetFullPath(parse.GetValue(output)!),
-                Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true), parse.GetValue(shardSize), settings,
-                parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(rejectBelow), parse.GetValue(keepTop),
-                judge.LabelSource(parse, Path.GetFullPath), judge.CascadeRule(parse), parse.GetValue(report),
-                parse.GetValue(rejectBottom), parse.GetValue(perFolder), parse.GetValue(incremental), CommonOptions.Preprocess(parse, preprocess),
-                dedupSpec.Dedup, dedupSpec.DedupDistance, parse.GetValue(rejectAbove));
+            return await Run(spec, settings, parse.GetValue(json), parse.GetValue(verbose), cancellationToken, parse.GetValue(report));
         });
         return command;
     }
 
-    public static async Task<int> Run(string[] inputs, string? model, string output, ResultFormat format, int shardSize,
-        IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose, CancellationToken cancellationToken,
-        double? rejectBelow = null, double? keepTopPercent = null, LabelSource? labels = null, CascadeRule? cascade = null, bool report = false,
-        double? rejectBottomPercent = null, bool perFolder = false, bool incremental = false, PreprocessPath? preprocess = null,
-        DedupMode? dedup = null, int? dedupDistance = null, double? rejectAbove = null)
+    /// <summary>
+    /// A job over local <paramref name="inputs"/> (folders, image files, <c>listing:PATH</c>) writing into the folder
+    /// <paramref name="output"/>, both made full paths; the model is the catalog's default unless one is set after.
+    /// </summary>
+    public static JobSpec LocalJob(IEnumerable<string> inputs, string output, string? model = null, ResultFormat format = ResultFormat.Csv, int shardSize = JobSpec.DefaultShardSize) => new()
+    {
+        Sources = inputs.Select(LocalSource).ToList(),
+        Model = model ?? "",
+        Output = Path.GetFullPath(output),
+        Format = format,
+        ShardSize = shardSize,
+    };
+
+    /// <summary>Runs <paramref name="spec"/> (see <see cref="LocalJob"/>) in an embedded one-silo cluster, printing progress and the summary; the exit code.</summary>
+    public static async Task<int> Run(JobSpec spec, IEnumerable<KeyValuePair<string, string?>> settings, bool json, bool verbose,
+        CancellationToken cancellationToken, bool report = false)
     {
         await using var silo = await LocalSilo.Start(settings, verbose);
         var catalog = silo.Services<ModelCatalog>();
-        var spec = new JobSpec
-        {
-            Sources = inputs.Select(LocalSource).ToList(),
-            Model = model ?? catalog.DefaultModel,
-            Output = output,
-            Format = format,
-            ShardSize = shardSize,
-            RejectBelow = rejectBelow,
-            RejectAbove = rejectAbove,
-            KeepTopPercent = keepTopPercent,
-            Labels = labels,
-            Cascade = cascade,
-            RejectBottomPercent = rejectBottomPercent,
-            PerFolder = perFolder,
-            Incremental = incremental,
-            Preprocess = preprocess,
-            Dedup = dedup,
-            DedupDistance = dedupDistance,
-        };
+        if (string.IsNullOrEmpty(spec.Model)) spec = spec with { Model = catalog.DefaultModel };
+        var output = spec.Output;
+        var format = spec.Format;
         // Shard files of an earlier run in the same folder must not mix with this run's.
         foreach (var sub in JobLayout.ShardFolders)
             if (Directory.Exists(Path.Combine(output, sub))) Directory.Delete(Path.Combine(output, sub), recursive: true);

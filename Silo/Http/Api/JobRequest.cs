@@ -21,7 +21,7 @@ internal sealed record JobRequest
     /// <summary>csv, jsonl or parquet.</summary>
     [JsonPropertyName("format")] public string Format { get; init; } = "parquet";
     /// <summary>Images per shard.</summary>
-    [JsonPropertyName("shard_size")] public int ShardSize { get; init; } = 256;
+    [JsonPropertyName("shard_size")] public int ShardSize { get; init; } = JobSpec.DefaultShardSize;
     [JsonPropertyName("reject_below")] public double? RejectBelow { get; init; }
     /// <summary>The rule of a lower-is-better model (BRISQUE): reject scores above this.</summary>
     [JsonPropertyName("reject_above")] public double? RejectAbove { get; init; }
@@ -98,7 +98,7 @@ internal sealed record ScheduleRequest
     [JsonPropertyName("cron")] public string? Cron { get; init; }
     [JsonPropertyName("time_zone")] public string TimeZone { get; init; } = "UTC";
     [JsonPropertyName("model")] public string? Model { get; init; }
-    [JsonPropertyName("shard_size")] public int ShardSize { get; init; } = 256;
+    [JsonPropertyName("shard_size")] public int ShardSize { get; init; } = JobSpec.DefaultShardSize;
     [JsonPropertyName("format")] public string Format { get; init; } = "parquet";
     [JsonPropertyName("reject_below")] public double? RejectBelow { get; init; }
     [JsonPropertyName("keep_top_percent")] public double? KeepTopPercent { get; init; }

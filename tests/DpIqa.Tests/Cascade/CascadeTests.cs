@@ -23,8 +23,7 @@ public sealed class CascadeTests : IDisposable
     }
 
     private Task<int> Score(string output, double? rejectBelow, CascadeRule? cascade, string model = "student") =>
-        ScoreCommand.Run([Source()], model, output, ResultFormat.Csv, shardSize: 3, [new("Models:Path", Models)], json: true, verbose: false,
-            CancellationToken.None, rejectBelow, null, labels: null, cascade: cascade);
+        ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, model, ResultFormat.Csv, 3) with { RejectBelow = rejectBelow, Cascade = cascade }, [new("Models:Path", Models)], true, false, CancellationToken.None);
 
     [Fact]
     public async Task Images_near_the_threshold_are_rescored_and_the_teacher_decides()

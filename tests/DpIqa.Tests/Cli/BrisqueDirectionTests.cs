@@ -33,8 +33,7 @@ public sealed class BrisqueDirectionTests : IDisposable
         double? keepTop = null, double? rejectBottom = null, bool report = false, LabelSource? labels = null)
     {
         var output = Path.Combine(_dir.Path, name);
-        Assert.Equal(0, await ScoreCommand.Run([Source()], null, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
-            keepTopPercent: keepTop, rejectBottomPercent: rejectBottom, report: report, labels: labels, rejectAbove: rejectAbove));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, null, ResultFormat.Csv, 4) with { KeepTopPercent = keepTop, Labels = labels, RejectBottomPercent = rejectBottom, RejectAbove = rejectAbove }, [], true, false, CancellationToken.None, report: report));
         var results = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv)).ToList();
         string[] keep = File.Exists(JobLayout.KeepList(output)) ? File.ReadAllLines(JobLayout.KeepList(output)) : [];
         string[] reject = File.Exists(JobLayout.RejectList(output)) ? File.ReadAllLines(JobLayout.RejectList(output)) : [];
@@ -75,14 +74,11 @@ public sealed class BrisqueDirectionTests : IDisposable
     [Fact]
     public async Task A_rule_that_would_keep_the_worst_images_is_refused_naming_the_right_one()
     {
-        var below = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], BrisqueModel.Name, Path.Combine(_dir.Path, "b"), ResultFormat.Csv, 4, [],
-            true, false, CancellationToken.None, rejectBelow: 40));
+        var below = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run(ScoreCommand.LocalJob([Source()], Path.Combine(_dir.Path, "b"), BrisqueModel.Name, ResultFormat.Csv, 4) with { RejectBelow = 40 }, [], true, false, CancellationToken.None));
         Assert.Equal("--reject-below 40 would reject the best images: model 'brisque' is lower-is-better (lower scores are better); use --reject-above 40 to reject images scoring above it", below.Message);
-        var above = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], ProxyModel.Name, Path.Combine(_dir.Path, "a"), ResultFormat.Csv, 4, [],
-            true, false, CancellationToken.None, rejectAbove: 0.4));
+        var above = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run(ScoreCommand.LocalJob([Source()], Path.Combine(_dir.Path, "a"), ProxyModel.Name, ResultFormat.Csv, 4) with { RejectAbove = 0.4 }, [], true, false, CancellationToken.None));
         Assert.Contains("use --reject-below 0.4", above.Message);
-        var outside = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], BrisqueModel.Name, Path.Combine(_dir.Path, "o"), ResultFormat.Csv, 4, [],
-            true, false, CancellationToken.None, rejectAbove: 150));
+        var outside = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run(ScoreCommand.LocalJob([Source()], Path.Combine(_dir.Path, "o"), BrisqueModel.Name, ResultFormat.Csv, 4) with { RejectAbove = 150 }, [], true, false, CancellationToken.None));
         Assert.Contains("--reject-above 150 is outside the score range [0, 100]", outside.Message);
     }
 

@@ -44,7 +44,7 @@ public sealed class ListingSourceTests : IDisposable
         File.WriteAllLines(listing, ["# two of the shipped photos", .. listed]);
         var output = Path.Combine(_dir.Path, "out");
 
-        var code = await ScoreCommand.Run([$"listing:{listing}"], null, output, ResultFormat.Csv, shardSize: 1, [], json: true, verbose: false, CancellationToken.None);
+        var code = await ScoreCommand.Run(ScoreCommand.LocalJob([$"listing:{listing}"], output, null, ResultFormat.Csv, 1), [], true, false, CancellationToken.None);
 
         Assert.Equal(0, code);
         await AssertScoredExactly(listed, output);

@@ -45,7 +45,7 @@ public sealed class ScoreCommandTests : IDisposable
     public async Task Every_image_ends_once_as_a_score_or_a_typed_error(ResultFormat format)
     {
         var output = Path.Combine(_dir.Path, "out");
-        var code = await ScoreCommand.Run([Source()], ProxyModel.Name, output, format, shardSize: 3, [], json: true, verbose: false, CancellationToken.None);
+        var code = await ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, ProxyModel.Name, format, 3), [], true, false, CancellationToken.None);
         Assert.Equal(0, code);
 
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, format)), format);
@@ -97,8 +97,8 @@ public sealed class ScoreCommandTests : IDisposable
         var source = Source();
         var first = Path.Combine(_dir.Path, "first");
         var second = Path.Combine(_dir.Path, "second");
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], ProxyModel.Name, first, ResultFormat.Csv, 2, [], true, false, CancellationToken.None));
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], ProxyModel.Name, second, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Path.Combine(source, "cats"), Path.Combine(source, "top.png")], first, ProxyModel.Name, ResultFormat.Csv, 2), [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Path.Combine(source, "top.png"), Path.Combine(source, "cats")], second, ProxyModel.Name, ResultFormat.Csv, 64), [], true, false, CancellationToken.None));
         var a = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(first, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
         var b = (await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(second, ResultFormat.Csv)), ResultFormat.Csv)).ToDictionary(r => r.Path, r => r.Score);
         Assert.Equal(["cats/chelsea.png", "cats/deep/q444.jpg", "cats/lossy.webp", "top.png"], a.Keys.Order());
@@ -110,7 +110,7 @@ public sealed class ScoreCommandTests : IDisposable
     {
         var empty = _dir.Sub("empty/");
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([empty], ProxyModel.Name, output, ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([empty], output, ProxyModel.Name, ResultFormat.Csv, 64), [], true, false, CancellationToken.None));
         using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));
         Assert.Equal(0, summary.RootElement.GetProperty("all").GetProperty("count").GetInt64());
         Assert.Contains("no images found", summary.RootElement.GetProperty("message").GetString());
@@ -122,8 +122,7 @@ public sealed class ScoreCommandTests : IDisposable
     public async Task Invalid_requests_are_refused_with_a_message_that_says_what_to_fix(string? model, string? source, string expected)
     {
         // The CLI boundary turns the ArgumentException into exit code 2 and one line (CliErrorTests).
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([source is null ? Source() : Path.Combine(_dir.Path, source)], model,
-            Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 64, [], true, false, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run(ScoreCommand.LocalJob([source is null ? Source() : Path.Combine(_dir.Path, source)], Path.Combine(_dir.Path, "out"), model, ResultFormat.Csv, 64), [], true, false, CancellationToken.None));
         Assert.Contains(expected, e.Message);
         Assert.False(File.Exists(JobLayout.SummaryFile(Path.Combine(_dir.Path, "out"))));
     }
@@ -132,8 +131,7 @@ public sealed class ScoreCommandTests : IDisposable
     public async Task A_curation_rule_writes_keep_and_reject_lists_that_split_every_image()
     {
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([Source()], ProxyModel.Name, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None,
-            rejectBelow: 0.1, keepTopPercent: 50));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, ProxyModel.Name, ResultFormat.Csv, 4) with { RejectBelow = 0.1, KeepTopPercent = 50 }, [], true, false, CancellationToken.None));
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv);
         var keep = File.ReadAllLines(JobLayout.KeepList(output));
         var reject = File.ReadAllLines(JobLayout.RejectList(output));
@@ -149,8 +147,7 @@ public sealed class ScoreCommandTests : IDisposable
     [Fact]
     public async Task A_malformed_curation_rule_is_refused()
     {
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run([Source()], ProxyModel.Name, Path.Combine(_dir.Path, "out"), ResultFormat.Csv, 4, [],
-            true, false, CancellationToken.None, keepTopPercent: 150));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => ScoreCommand.Run(ScoreCommand.LocalJob([Source()], Path.Combine(_dir.Path, "out"), ProxyModel.Name, ResultFormat.Csv, 4) with { KeepTopPercent = 150 }, [], true, false, CancellationToken.None));
         Assert.Contains("--keep-top-percent 150 is out of range", e.Message);
     }
 
@@ -160,7 +157,7 @@ public sealed class ScoreCommandTests : IDisposable
         var source = Directory.CreateDirectory(Path.Combine(_dir.Path, "broken")).FullName;
         File.WriteAllText(Path.Combine(source, "not-an-image.jpg"), "plain text, not a JPEG");
         var output = Path.Combine(_dir.Path, "out-broken");
-        Assert.Equal(0, await ScoreCommand.Run([source], ProxyModel.Name, output, ResultFormat.Csv, 4, [], true, false, CancellationToken.None, keepTopPercent: 50));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], output, ProxyModel.Name, ResultFormat.Csv, 4) with { KeepTopPercent = 50 }, [], true, false, CancellationToken.None));
         Assert.Empty(File.ReadAllLines(JobLayout.KeepList(output)));
         Assert.Single(File.ReadAllLines(JobLayout.RejectList(output)));
         using var summary = JsonDocument.Parse(File.ReadAllText(JobLayout.SummaryFile(output)));

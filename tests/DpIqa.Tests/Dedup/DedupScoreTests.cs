@@ -68,8 +68,7 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
         var (source, planted) = Source();
         var outDir = Path.Combine(_dir.Path, "out");
         // proxy-sharpness: its scores are on [0,1], higher is better, so the rule reads --reject-below 0.2.
-        Assert.Equal(0, await ScoreCommand.Run([source], "proxy-sharpness", outDir, ResultFormat.Csv, shardSize: 3, [], json: true, verbose: false, CancellationToken.None,
-            rejectBelow: 0.2, report: true, dedup: DedupMode.Near));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], outDir, "proxy-sharpness", ResultFormat.Csv, 3) with { RejectBelow = 0.2, Dedup = DedupMode.Near }, [], true, false, CancellationToken.None, report: true));
         var rows = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
         var byPath = rows.ToDictionary(r => r.Path);
         var lines = Duplicates(outDir);
@@ -132,8 +131,7 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
     {
         var (source, _) = Source();
         var outDir = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([source], null, outDir, ResultFormat.Jsonl, shardSize: 4, [], json: true, verbose: false, CancellationToken.None,
-            dedup: DedupMode.Exact));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], outDir, null, ResultFormat.Jsonl, 4) with { Dedup = DedupMode.Exact }, [], true, false, CancellationToken.None));
         var lines = Duplicates(outDir);
         Assert.Equal(["a/astronaut.png", "c/astronaut-copy.png"], lines.Select(l => l.Path).Order(StringComparer.Ordinal));
         Assert.Equal("a/astronaut.png", lines.Single(l => l.Kept).Path); // equal scores and sizes: the path decides
@@ -165,8 +163,7 @@ public sealed class DedupScoreTests(ITestOutputHelper output) : IDisposable
         File.WriteAllBytes(_dir.Sub("in/b/bright.png"), Variants.Brightness(chelsea, 1.12));
         File.WriteAllBytes(_dir.Sub("in/b/dark.png"), Variants.Brightness(chelsea, 0.88));
         var outDir = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(_dir.Path, "in")], "brightness", outDir, ResultFormat.Csv, shardSize: 2,
-            [new("Models:Path", Path.GetDirectoryName(models))], json: true, verbose: false, CancellationToken.None, dedup: DedupMode.Near, dedupDistance: 10));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Path.Combine(_dir.Path, "in")], outDir, "brightness", ResultFormat.Csv, 2) with { Dedup = DedupMode.Near, DedupDistance = 10 }, [new("Models:Path", Path.GetDirectoryName(models))], true, false, CancellationToken.None));
         var lines = Duplicates(outDir);
         Assert.Equal(3, lines.Count);
         Assert.Equal(expectedKept, lines.Single(l => l.Kept).Path);

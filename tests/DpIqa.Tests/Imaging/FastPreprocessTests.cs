@@ -187,7 +187,7 @@ internal static class Fidelity
         foreach (var path in new[] { PreprocessPath.Exact, PreprocessPath.Fast })
         {
             var outDir = Path.Combine(dir, path.ToString().ToLowerInvariant());
-            Assert.Equal(0, await ScoreCommand.Run(images, model, outDir, ResultFormat.Csv, 16, settings, json: true, verbose: false, CancellationToken.None, preprocess: path));
+            Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob(images, outDir, model, ResultFormat.Csv, 16) with { Preprocess = path }, settings, true, false, CancellationToken.None));
             var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
             Assert.All(results, r => Assert.Equal(ImageResult.Ok, r.Status));
             rows[path] = results.ToDictionary(r => r.Path);

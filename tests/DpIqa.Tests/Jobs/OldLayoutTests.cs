@@ -28,7 +28,7 @@ public sealed class OldLayoutTests : IDisposable
     private async Task<string> OldLayoutRun(string source)
     {
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, shardSize: 2, [], json: true, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], output, null, ResultFormat.Csv, 2), [], true, false, CancellationToken.None));
         Directory.Move(Path.Combine(output, JobLayout.ResultsFolder), Path.Combine(output, JobLayout.OldResultsFolder));
         Directory.Move(Path.Combine(output, JobLayout.ItemListsFolder), Path.Combine(output, JobLayout.OldItemListsFolder));
         // The old layout's item lists were plain JSON lines named .jsonl.
@@ -86,7 +86,7 @@ public sealed class OldLayoutTests : IDisposable
     {
         var source = Source();
         var output = await OldLayoutRun(source);
-        Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, shardSize: 5, [], json: true, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], output, null, ResultFormat.Csv, 5), [], true, false, CancellationToken.None));
 
         Assert.False(Directory.Exists(Path.Combine(output, JobLayout.OldResultsFolder)));
         Assert.False(Directory.Exists(Path.Combine(output, JobLayout.OldItemListsFolder)));

@@ -26,7 +26,7 @@ public sealed class BrisqueScores : IAsyncLifetime
         foreach (var photo in TinyModels.Photos()) _dir.Copy(photo, Path.Combine("in", "photos", Path.GetFileName(photo)));
         foreach (var image in Directory.GetFiles(Path.Combine(RepoPaths.Reference, "brisque"))) _dir.Copy(image, Path.Combine("in", "brisque", Path.GetFileName(image)));
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(_dir.Path, "in")], BrisqueModel.Name, output, ResultFormat.Jsonl, 16, [], json: true, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Path.Combine(_dir.Path, "in")], output, BrisqueModel.Name, ResultFormat.Jsonl, 16), [], true, false, CancellationToken.None));
         foreach (var row in await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(output, ResultFormat.Jsonl)), ResultFormat.Jsonl))
             Results[row.Path] = row;
     }

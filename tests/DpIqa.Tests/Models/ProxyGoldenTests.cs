@@ -31,7 +31,7 @@ public sealed class ProxyGoldenTests(ITestOutputHelper output)
         Assert.Equal(photos.Select(Path.GetFileName).Order(), expected.Keys.Order()); // a new photo needs proxy_golden.py rerun
 
         using var dir = new TempFolder();
-        Assert.Equal(0, await ScoreCommand.Run(photos, ProxyModel.Name, dir.Path, ResultFormat.Jsonl, 4, [], json: true, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob(photos, dir.Path, ProxyModel.Name, ResultFormat.Jsonl, 4), [], true, false, CancellationToken.None));
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(dir.Path, ResultFormat.Jsonl)), ResultFormat.Jsonl);
 
         Assert.Equal(expected.Count, results.Count);

@@ -119,8 +119,7 @@ public sealed class StudentParityTests(StudentParityFixture fixture, ITestOutput
         var expected = fixture.Reference.GetProperty("images").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
         Assert.True(expected.Count >= 20, $"only {expected.Count} reference images");
 
-        var code = await ScoreCommand.Run(StudentParityFixture.Images(), "student-random", dir.Path, ResultFormat.Csv, 8,
-            [new("Models:Path", fixture.ModelsDir)], json: true, verbose: false, CancellationToken.None);
+        var code = await ScoreCommand.Run(ScoreCommand.LocalJob(StudentParityFixture.Images(), dir.Path, "student-random", ResultFormat.Csv, 8), [new("Models:Path", fixture.ModelsDir)], true, false, CancellationToken.None);
         Assert.Equal(0, code);
         var results = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(dir.Path, ResultFormat.Csv)), ResultFormat.Csv);
 
@@ -151,7 +150,7 @@ public sealed class StudentParityTests(StudentParityFixture fixture, ITestOutput
         foreach (var model in new[] { "student-random", "student-random-u8" })
         {
             var outDir = Path.Combine(dir.Path, model);
-            Assert.Equal(0, await ScoreCommand.Run(photos, model, outDir, ResultFormat.Jsonl, 8, [new("Models:Path", fixture.ModelsDir)], true, false, CancellationToken.None));
+            Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob(photos, outDir, model, ResultFormat.Jsonl, 8), [new("Models:Path", fixture.ModelsDir)], true, false, CancellationToken.None));
             scores[model] = await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Jsonl)), ResultFormat.Jsonl);
         }
         foreach (var (f, u) in scores["student-random"].Zip(scores["student-random-u8"]))

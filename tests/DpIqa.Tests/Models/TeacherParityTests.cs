@@ -163,8 +163,7 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
     private async Task<IReadOnlyList<ImageResult>> Score(string catalog, string model, string name, double? rejectBelow = null, CascadeRule? cascade = null)
     {
         var outDir = Path.Combine(_dir.Path, name);
-        Assert.Equal(0, await ScoreCommand.Run(TeacherParityFixture.Photos(), model, outDir, ResultFormat.Csv, 4, [new("Models:Path", catalog)],
-            json: true, verbose: false, CancellationToken.None, rejectBelow, null, labels: null, cascade: cascade));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob(TeacherParityFixture.Photos(), outDir, model, ResultFormat.Csv, 4) with { RejectBelow = rejectBelow, Cascade = cascade }, [new("Models:Path", catalog)], true, false, CancellationToken.None));
         return await ResultFiles.Decode(File.ReadAllBytes(JobLayout.MergedResults(outDir, ResultFormat.Csv)), ResultFormat.Csv);
     }
 

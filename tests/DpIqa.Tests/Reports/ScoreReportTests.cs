@@ -51,8 +51,7 @@ public sealed class ScoreReportTests : IDisposable
         var source = Source();
         var labels = Labels();
         var output = Path.Combine(_dir.Path, "out");
-        var code = await ScoreCommand.Run([source], ProxyModel.Name, output, ResultFormat.Csv, shardSize: 3, [], json: true, verbose: false, CancellationToken.None,
-            labels: new LabelSource { File = labels }, report: true);
+        var code = await ScoreCommand.Run(ScoreCommand.LocalJob([source], output, ProxyModel.Name, ResultFormat.Csv, 3) with { Labels = new LabelSource { File = labels } }, [], true, false, CancellationToken.None, report: true);
         Assert.Equal(0, code);
 
         var report = Path.Combine(output, "report.html");
@@ -104,8 +103,8 @@ public sealed class ScoreReportTests : IDisposable
         var source = Source();
         var first = Path.Combine(_dir.Path, "a");
         var second = Path.Combine(_dir.Path, "b");
-        Assert.Equal(0, await ScoreCommand.Run([source], ProxyModel.Name, first, ResultFormat.Jsonl, shardSize: 4, [], json: true, verbose: false, CancellationToken.None));
-        Assert.Equal(0, await ScoreCommand.Run([Path.Combine(source, "first")], ProxyModel.Name, second, ResultFormat.Csv, shardSize: 2, [], json: true, verbose: false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], first, ProxyModel.Name, ResultFormat.Jsonl, 4), [], true, false, CancellationToken.None));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Path.Combine(source, "first")], second, ProxyModel.Name, ResultFormat.Csv, 2), [], true, false, CancellationToken.None));
 
         var store = new ObjectStore(Options.Create(new StorageOptions()));
         var report = await JobReport.Write(store, Job(first, ResultFormat.Jsonl), Path.Combine(_dir.Path, "report"), Job(second, ResultFormat.Csv), CancellationToken.None);
@@ -124,7 +123,7 @@ public sealed class ScoreReportTests : IDisposable
         var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
         Skip.If(chromium is null, chromium is null ? Dependency.Missing("Chromium is not installed, so the report screenshot cannot be taken (apt-get install chromium)") : null);
         var output = Path.Combine(_dir.Path, "out");
-        Assert.Equal(0, await ScoreCommand.Run([Source()], ProxyModel.Name, output, ResultFormat.Csv, shardSize: 4, [], json: true, verbose: false, CancellationToken.None, report: true));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, ProxyModel.Name, ResultFormat.Csv, 4), [], true, false, CancellationToken.None, report: true));
 
         var png = Path.Combine(_dir.Path, "shot.png");
         var start = new System.Diagnostics.ProcessStartInfo(RepoPaths.Of("scripts/report-screenshot.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };

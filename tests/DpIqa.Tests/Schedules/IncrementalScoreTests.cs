@@ -19,7 +19,7 @@ public sealed class IncrementalScoreTests : IDisposable
 
     private async Task<(JsonElement Summary, List<ImageResult> Rows)> Score(string source, string output)
     {
-        Assert.Equal(0, await ScoreCommand.Run([source], null, output, ResultFormat.Csv, 2, [], json: true, verbose: false, CancellationToken.None, incremental: true));
+        Assert.Equal(0, await ScoreCommand.Run(ScoreCommand.LocalJob([source], output, null, ResultFormat.Csv, 2) with { Incremental = true }, [], true, false, CancellationToken.None));
         var summary = JsonDocument.Parse(await File.ReadAllBytesAsync(JobLayout.SummaryFile(output))).RootElement.Clone();
         var rows = (await ResultFiles.Decode(await File.ReadAllBytesAsync(JobLayout.MergedResults(output, ResultFormat.Csv)), ResultFormat.Csv)).ToList();
         return (summary, rows);

@@ -33,8 +33,7 @@ public sealed class SummaryScaleTests : IDisposable
     }
 
     private Task<int> Score(string model, string output, double? rejectBelow = null, double? keepTopPercent = null) =>
-        ScoreCommand.Run([Source()], model, output, ResultFormat.Csv, shardSize: 3, [new("Models:Path", Models)], json: true, verbose: false,
-            CancellationToken.None, rejectBelow, keepTopPercent);
+        ScoreCommand.Run(ScoreCommand.LocalJob([Source()], output, model, ResultFormat.Csv, 3) with { RejectBelow = rejectBelow, KeepTopPercent = keepTopPercent }, [new("Models:Path", Models)], true, false, CancellationToken.None);
 
     [Theory]
     [InlineData("unit", 0f, 1f, 0.0, 1.0)]          // [0, 1], declared

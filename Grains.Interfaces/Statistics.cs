@@ -46,7 +46,8 @@ public sealed class ScoreAggregate
     /// <see cref="ExactScores"/> as float32 bytes in machine order (little-endian on x64 and Arm64), the form they travel
     /// and are stored in: 4 bytes a score, where the serializer spends 5 on each element of a float array.
     /// </summary>
-    [Id(9)] public byte[]? ExactScoreBytes
+    [Id(9)]
+    public byte[]? ExactScoreBytes
     {
         get => _exact is null ? null : MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_exact)).ToArray();
         set { _exact = value is null ? null : [.. MemoryMarshal.Cast<byte, float>(value)]; _sorted = false; }
@@ -55,7 +56,8 @@ public sealed class ScoreAggregate
     [NonSerialized] private ScoreSketch? _sketch;
 
     /// <summary>The scores' sketch once <see cref="Scored"/> exceeds <see cref="ExactLimit"/>; otherwise null.</summary>
-    [Id(10)] public ScoreSketch? Sketch
+    [Id(10)]
+    public ScoreSketch? Sketch
     {
         get => _sketch;
         set { _sketch = value; if (value is not null) _exact = null; }

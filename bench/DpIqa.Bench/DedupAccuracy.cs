@@ -28,13 +28,13 @@ internal static class DedupAccuracy
             var bitmap = SKBitmap.Decode(photo);
             if (bitmap.Width < 1000) { bases.Add((Path.GetFileName(photo), bitmap)); continue; }
             for (int ty = 0; ty < 4; ty++)
-            for (int tx = 0; tx < 4; tx++)
-            {
-                int w = bitmap.Width / 4, h = bitmap.Height / 4;
-                var tile = new SKBitmap();
-                bitmap.ExtractSubset(tile, new SKRectI(tx * w, ty * h, tx * w + w, ty * h + h));
-                bases.Add(($"{Path.GetFileName(photo)}[{tx},{ty}]", tile.Copy()));
-            }
+                for (int tx = 0; tx < 4; tx++)
+                {
+                    int w = bitmap.Width / 4, h = bitmap.Height / 4;
+                    var tile = new SKBitmap();
+                    bitmap.ExtractSubset(tile, new SKRectI(tx * w, ty * h, tx * w + w, ty * h + h));
+                    bases.Add(($"{Path.GetFileName(photo)}[{tx},{ty}]", tile.Copy()));
+                }
         }
         var watch = Stopwatch.StartNew();
         var hashes = new List<(int Base, string Kind, ulong Hash)>();
@@ -52,17 +52,17 @@ internal static class DedupAccuracy
         var crossWithin = new long[65];
         var all = hashes.ToArray();
         for (int i = 0; i < all.Length; i++)
-        for (int j = i + 1; j < all.Length; j++)
-            if (all[i].Base != all[j].Base)
-            {
-                crossPairs++;
-                crossWithin[DuplicateIndex.Distance(all[i].Hash, all[j].Hash)]++;
-            }
+            for (int j = i + 1; j < all.Length; j++)
+                if (all[i].Base != all[j].Base)
+                {
+                    crossPairs++;
+                    crossWithin[DuplicateIndex.Distance(all[i].Hash, all[j].Hash)]++;
+                }
         long baseOnlyPairs = 0;
         var baseWithin = new long[65];
         var baseHashes = all.Where(h => h.Kind == "base").ToArray();
         for (int i = 0; i < baseHashes.Length; i++)
-        for (int j = i + 1; j < baseHashes.Length; j++) { baseOnlyPairs++; baseWithin[DuplicateIndex.Distance(baseHashes[i].Hash, baseHashes[j].Hash)]++; }
+            for (int j = i + 1; j < baseHashes.Length; j++) { baseOnlyPairs++; baseWithin[DuplicateIndex.Distance(baseHashes[i].Hash, baseHashes[j].Hash)]++; }
 
         Console.WriteLine($"| D | variant pairs within D (recall) | variants grouped with their base | false pairs, distinct images ({crossPairs:N0} pairs) | false pairs, bases only ({baseOnlyPairs:N0} pairs) |");
         Console.WriteLine("|---|---|---|---|---|");
@@ -102,15 +102,20 @@ internal static class DedupAccuracy
     {
         switch (kind)
         {
-            case "resize25": case "resize50": case "resize75":
+            case "resize25":
+            case "resize50":
+            case "resize75":
             {
                 double f = int.Parse(kind["resize".Length..]) / 100.0;
                 using var small = b.Resize(new SKImageInfo(Math.Max(1, (int)(b.Width * f)), Math.Max(1, (int)(b.Height * f))), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
                 return Encode(small, SKEncodedImageFormat.Jpeg, 90);
             }
-            case "jpeg20": case "jpeg50": case "jpeg90":
+            case "jpeg20":
+            case "jpeg50":
+            case "jpeg90":
                 return Encode(b, SKEncodedImageFormat.Jpeg, int.Parse(kind["jpeg".Length..]));
-            case "bright0.85": case "bright1.15":
+            case "bright0.85":
+            case "bright1.15":
             {
                 double gain = double.Parse(kind["bright".Length..], System.Globalization.CultureInfo.InvariantCulture);
                 using var copy = b.Copy();
@@ -123,7 +128,8 @@ internal static class DedupAccuracy
                 copy.Pixels = pixels;
                 return Encode(copy, SKEncodedImageFormat.Png, 100);
             }
-            case "crop5": case "crop10":
+            case "crop5":
+            case "crop10":
             {
                 double f = int.Parse(kind["crop".Length..]) / 100.0;
                 int dx = (int)(b.Width * f / 2), dy = (int)(b.Height * f / 2);

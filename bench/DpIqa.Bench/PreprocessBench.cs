@@ -181,8 +181,8 @@ internal static class PreprocessBench
             Console.WriteLine("bound  compensation  reduced  input mean  max  " + string.Join("  ", models.Select(m => $"{m.Name + " Spearman",19}  {"max |dscore|",12}  {"span",9}")));
             var exactScores = models.Select(m => files.Select(f => Score(m.Session, f, 0, 0)).ToArray()).ToArray();
             foreach (var bound in Bounds)
-            foreach (var compensation in new[] { 0, Preprocessor.FastBlurCompensation }.Distinct())
-                Console.WriteLine(Fidelity(files, bound, compensation, models, exactScores));
+                foreach (var compensation in new[] { 0, Preprocessor.FastBlurCompensation }.Distinct())
+                    Console.WriteLine(Fidelity(files, bound, compensation, models, exactScores));
         }
         finally
         {

@@ -24,21 +24,21 @@ internal static class TestImages
         var tmp = new double[rgb.Length];
         var result = new byte[rgb.Length];
         for (int y = 0; y < size; y++)
-        for (int x = 0; x < size; x++)
-        for (int c = 0; c < 3; c++)
-        {
-            double s = 0;
-            for (int k = -radius; k <= radius; k++) s += kernel[k + radius] * rgb[(y * size + Math.Clamp(x + k, 0, size - 1)) * 3 + c];
-            tmp[(y * size + x) * 3 + c] = s;
-        }
+            for (int x = 0; x < size; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    double s = 0;
+                    for (int k = -radius; k <= radius; k++) s += kernel[k + radius] * rgb[(y * size + Math.Clamp(x + k, 0, size - 1)) * 3 + c];
+                    tmp[(y * size + x) * 3 + c] = s;
+                }
         for (int y = 0; y < size; y++)
-        for (int x = 0; x < size; x++)
-        for (int c = 0; c < 3; c++)
-        {
-            double s = 0;
-            for (int k = -radius; k <= radius; k++) s += kernel[k + radius] * tmp[(Math.Clamp(y + k, 0, size - 1) * size + x) * 3 + c];
-            result[(y * size + x) * 3 + c] = (byte)Math.Clamp(Math.Round(s), 0, 255);
-        }
+            for (int x = 0; x < size; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    double s = 0;
+                    for (int k = -radius; k <= radius; k++) s += kernel[k + radius] * tmp[(Math.Clamp(y + k, 0, size - 1) * size + x) * 3 + c];
+                    result[(y * size + x) * 3 + c] = (byte)Math.Clamp(Math.Round(s), 0, 255);
+                }
         return result;
     }
 

@@ -30,11 +30,11 @@ public sealed class DuplicateIndexTests
         var sets = DuplicateIndex.Group(hashes.ToArray(), distance);
         var brute = new DisjointSets(hashes.Count);
         for (int i = 0; i < hashes.Count; i++)
-        for (int j = i + 1; j < hashes.Count; j++)
-            if (BitOperations.PopCount(hashes[i] ^ hashes[j]) <= distance) brute.Union(i, j);
+            for (int j = i + 1; j < hashes.Count; j++)
+                if (BitOperations.PopCount(hashes[i] ^ hashes[j]) <= distance) brute.Union(i, j);
         for (int i = 0; i < hashes.Count; i++)
-        for (int j = i + 1; j < Math.Min(hashes.Count, i + 40); j++)
-            Assert.Equal(brute.Find(i) == brute.Find(j), sets.Find(i) == sets.Find(j));
+            for (int j = i + 1; j < Math.Min(hashes.Count, i + 40); j++)
+                Assert.Equal(brute.Find(i) == brute.Find(j), sets.Find(i) == sets.Find(j));
         Assert.Equal(Enumerable.Range(0, hashes.Count).Select(brute.Find).Distinct().Count(), Enumerable.Range(0, hashes.Count).Select(sets.Find).Distinct().Count());
     }
 }

@@ -129,8 +129,8 @@ public sealed class FastPreprocessTests(CameraJpegs cameras, ITestOutputHelper o
         using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rng = new Random(width + height);
         for (int y = 0; y < height; y += 8)
-        for (int x = 0; x < width; x += 8)
-            bitmap.SetPixel(x, y, new SKColor((byte)(x * 255 / width), (byte)(y * 255 / height), (byte)rng.Next(256)));
+            for (int x = 0; x < width; x += 8)
+                bitmap.SetPixel(x, y, new SKColor((byte)(x * 255 / width), (byte)(y * 255 / height), (byte)rng.Next(256)));
         using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
         return data.ToArray();
     }

@@ -1,9 +1,10 @@
 using DpIqa.Client;
 using DpIqa.Jobs;
-using DpIqa.Tests.Cluster;
 using DpIqa.Results;
+using DpIqa.Tests.Cli;
+using DpIqa.Tests.Cluster;
 
-namespace DpIqa.Tests.Cli;
+namespace DpIqa.Tests.Hosting;
 
 /// <summary>
 /// Settings are checked when the host starts: a bad value stops <c>dpiqa score</c> (its embedded silo) and a silo

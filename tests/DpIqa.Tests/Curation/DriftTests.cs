@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using DpIqa.Curation;
 
-namespace DpIqa.Tests.Schedules;
+namespace DpIqa.Tests.Curation;
 
 /// <summary>The drift report's two-sample KS test against scipy on fixed data, and what marks a run drifted.</summary>
 public sealed class DriftTests : IDisposable
@@ -36,7 +36,7 @@ public sealed class DriftTests : IDisposable
         var input = Path.Combine(_dir.Path, "cases.json");
         File.WriteAllText(input, JsonSerializer.Serialize(cases.Select(c => new[] { c.A, c.B })));
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(RepoPaths.Of("tests/DpIqa.Tests/Schedules/ks_reference.py"));
+        start.ArgumentList.Add(RepoPaths.Of("tests/DpIqa.Tests/Curation/ks_reference.py"));
         start.ArgumentList.Add(input);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

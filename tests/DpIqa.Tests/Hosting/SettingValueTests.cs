@@ -5,7 +5,7 @@ using DpIqa.Jobs;
 using DpIqa.Scoring;
 using Microsoft.Extensions.Configuration;
 
-namespace DpIqa.Tests.Cli;
+namespace DpIqa.Tests.Hosting;
 
 /// <summary>
 /// A setting whose value does not convert to its option's type (a word for a number, a fraction for a whole number,

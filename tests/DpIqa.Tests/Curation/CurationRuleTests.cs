@@ -1,7 +1,7 @@
 using DpIqa.Curation;
 using DpIqa.Models;
 
-namespace DpIqa.Tests.Schedules;
+namespace DpIqa.Tests.Curation;
 
 /// <summary>The new curation options: what is refused (exit 2 at the CLI) and where the reject-bottom threshold lies.</summary>
 public sealed class CurationRuleTests

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using DpIqa.Dedup;
 using DpIqa.Imaging;
+using DpIqa.Tests.Dedup;
 using SkiaSharp;
 
 namespace DpIqa.Bench;
@@ -42,7 +43,7 @@ internal static class DedupAccuracy
         object gate = new();
         Parallel.For(0, bases.Count, b =>
         {
-            var local = new List<(int, string, ulong)> { (b, "base", Hash(Encode(bases[b].Bitmap, SKEncodedImageFormat.Png, 100), limits)) };
+            var local = new List<(int, string, ulong)> { (b, "base", Hash(Variants.Reencoded(bases[b].Bitmap, SKEncodedImageFormat.Png, 100), limits)) };
             foreach (var kind in Kinds) local.Add((b, kind, Hash(Variant(bases[b].Bitmap, kind), limits)));
             lock (gate) hashes.AddRange(local);
         });
@@ -98,59 +99,16 @@ internal static class DedupAccuracy
         return PerceptualHash.Compute(decoded);
     }
 
-    private static byte[] Variant(SKBitmap b, string kind)
+    private static byte[] Variant(SKBitmap b, string kind) => kind switch
     {
-        switch (kind)
-        {
-            case "resize25":
-            case "resize50":
-            case "resize75":
-            {
-                double f = int.Parse(kind["resize".Length..]) / 100.0;
-                using var small = b.Resize(new SKImageInfo(Math.Max(1, (int)(b.Width * f)), Math.Max(1, (int)(b.Height * f))), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-                return Encode(small, SKEncodedImageFormat.Jpeg, 90);
-            }
-            case "jpeg20":
-            case "jpeg50":
-            case "jpeg90":
-                return Encode(b, SKEncodedImageFormat.Jpeg, int.Parse(kind["jpeg".Length..]));
-            case "bright0.85":
-            case "bright1.15":
-            {
-                double gain = double.Parse(kind["bright".Length..], System.Globalization.CultureInfo.InvariantCulture);
-                using var copy = b.Copy();
-                var pixels = copy.Pixels;
-                for (int i = 0; i < pixels.Length; i++)
-                {
-                    var c = pixels[i];
-                    pixels[i] = new SKColor(Scale(c.Red, gain), Scale(c.Green, gain), Scale(c.Blue, gain), c.Alpha);
-                }
-                copy.Pixels = pixels;
-                return Encode(copy, SKEncodedImageFormat.Png, 100);
-            }
-            case "crop5":
-            case "crop10":
-            {
-                double f = int.Parse(kind["crop".Length..]) / 100.0;
-                int dx = (int)(b.Width * f / 2), dy = (int)(b.Height * f / 2);
-                using var crop = new SKBitmap();
-                b.ExtractSubset(crop, new SKRectI(dx, dy, b.Width - dx, b.Height - dy));
-                return Encode(crop, SKEncodedImageFormat.Jpeg, 90);
-            }
-            case "png": return Encode(b, SKEncodedImageFormat.Png, 100);
-            case "webp": return Encode(b, SKEncodedImageFormat.Webp, 80);
-            default: throw new ArgumentException(kind);
-        }
-    }
-
-    private static byte Scale(byte v, double gain) => (byte)Math.Clamp(Math.Round(v * gain), 0, 255);
-
-    private static byte[] Encode(SKBitmap bitmap, SKEncodedImageFormat format, int quality)
-    {
-        using var image = SKImage.FromBitmap(bitmap);
-        using var data = image.Encode(format, quality);
-        return data.ToArray();
-    }
+        "resize25" or "resize50" or "resize75" => Variants.Resized(b, int.Parse(kind["resize".Length..]) / 100.0, 90),
+        "jpeg20" or "jpeg50" or "jpeg90" => Variants.Reencoded(b, SKEncodedImageFormat.Jpeg, int.Parse(kind["jpeg".Length..])),
+        "bright0.85" or "bright1.15" => Variants.Brightness(b, double.Parse(kind["bright".Length..], System.Globalization.CultureInfo.InvariantCulture)),
+        "crop5" or "crop10" => Variants.Cropped(b, int.Parse(kind["crop".Length..]) / 100.0, 90),
+        "png" => Variants.Reencoded(b, SKEncodedImageFormat.Png, 100),
+        "webp" => Variants.Reencoded(b, SKEncodedImageFormat.Webp, 80),
+        _ => throw new ArgumentException(kind),
+    };
 
     /// <summary>
     /// Per image on the shipped photos, one thread, best of 5 passes: the exact path (decode + resize) without the hashes,

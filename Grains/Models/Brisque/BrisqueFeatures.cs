@@ -161,6 +161,20 @@ internal static class Mscn
         }
     }
 
+    /// <summary>Eight outputs of the 7-tap row filter from <paramref name="row"/>[x..x+14]: a multiply, then six fused multiply-adds, as the scalar loop does per pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> SevenTaps(ref float row, nuint x, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2,
+        Vector256<float> v3, Vector256<float> v4, Vector256<float> v5, Vector256<float> v6)
+    {
+        var s = Vector256.LoadUnsafe(ref row, x) * v0;
+        s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 1), v1, s);
+        s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 2), v2, s);
+        s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 3), v3, s);
+        s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 4), v4, s);
+        s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 5), v5, s);
+        return Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 6), v6, s);
+    }
+
     private static void RowFilter(ReadOnlySpan<float> row, float[] padded, float[] paddedSq, Span<float> mu, Span<float> sq, float[] k)
     {
         int width = row.Length;
@@ -183,22 +197,8 @@ internal static class Mscn
                 v4 = Vector256.Create(k4), v5 = Vector256.Create(k5), v6 = Vector256.Create(k6);
             for (; x <= width - 8; x += 8)
             {
-                var s = Vector256.LoadUnsafe(ref p, (nuint)x) * v0;
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 1)), v1, s);
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 2)), v2, s);
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 3)), v3, s);
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 4)), v4, s);
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 5)), v5, s);
-                s = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref p, (nuint)(x + 6)), v6, s);
-                s.StoreUnsafe(ref m, (nuint)x);
-                var t = Vector256.LoadUnsafe(ref q2, (nuint)x) * v0;
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 1)), v1, t);
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 2)), v2, t);
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 3)), v3, t);
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 4)), v4, t);
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 5)), v5, t);
-                t = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref q2, (nuint)(x + 6)), v6, t);
-                t.StoreUnsafe(ref o, (nuint)x);
+                SevenTaps(ref p, (nuint)x, v0, v1, v2, v3, v4, v5, v6).StoreUnsafe(ref m, (nuint)x);
+                SevenTaps(ref q2, (nuint)x, v0, v1, v2, v3, v4, v5, v6).StoreUnsafe(ref o, (nuint)x);
             }
         }
         for (; x < width; x++)

@@ -26,51 +26,16 @@ public sealed class DedupAzuriteTests(Azurite azurite, ITestOutputHelper output)
     private readonly TempFolder _models = new();
     private TestCluster? _cluster;
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = silo.Configuration;
-            var storage = new StorageOptions { ConnectionString = config["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.UseAzureTableReminderService(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            silo.Services.AddSingleton(new ScheduleClock(Clocks[config["Test:Clock"]!]));
-            silo.AddDpIqa(config);
-        }
-    }
-
-    // The silo configurator is built by the test host: it finds this test's clock by name.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, FakeClock> Clocks = new();
-
     private async Task<TestCluster> StartCluster()
     {
         TinyModels.Add(_models.Path, "brightness", 0f, 1f, [0, 1]);
-        var clockName = Guid.NewGuid().ToString("N");
-        Clocks[clockName] = _clock;
-        var builder = new TestClusterBuilder(2);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ClusterId = "dedup-" + Guid.NewGuid().ToString("N")[..8];
-        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
-        builder.Properties["Models:Path"] = _models.Path;
-        builder.Properties["Test:Clock"] = clockName;
-        builder.Properties["Jobs:SaveIntervalMs"] = "300";
-        builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.Properties["Inference:MaxWaitMs"] = "2";
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        _cluster = await ScheduleClusters.Start(azurite, _clock, 2, "dedup", new Dictionary<string, string> { ["Models:Path"] = _models.Path });
         return _cluster;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_cluster is not null)
-        {
-            await _cluster.StopAllSilosAsync();
-            await _cluster.DisposeAsync();
-        }
+        await ScheduleClusters.Stop(_cluster);
         _models.Dispose();
     }
 
@@ -194,7 +159,7 @@ public sealed class DedupAzuriteTests(Azurite azurite, ITestOutputHelper output)
         _clock.Set(DateTimeOffset.Parse("2026-10-01T03:00:30Z"));
         await schedule.Tick();
         var first = ScheduleGrain.JobId(name, DateTimeOffset.Parse("2026-10-01T03:00:00Z"));
-        await WaitForRun(schedule, first);
+        await ScheduleClusters.WaitForRun(schedule, first);
         var firstSummary = await cluster.Client.GetGrain<IJobGrain>(first).WaitForOutputs();
         Assert.Equal((0L, 3L), (firstSummary.Duplicates!.Groups, firstSummary.Curation!.Keep)); // no copies yet: all three kept
 
@@ -207,7 +172,7 @@ public sealed class DedupAzuriteTests(Azurite azurite, ITestOutputHelper output)
         _clock.Set(DateTimeOffset.Parse("2026-10-02T03:00:10Z"));
         await schedule.Tick();
         var second = ScheduleGrain.JobId(name, DateTimeOffset.Parse("2026-10-02T03:00:00Z"));
-        var run = await WaitForRun(schedule, second);
+        var run = await ScheduleClusters.WaitForRun(schedule, second);
         Assert.Equal((5L, 2L, 3L), (run.Images, run.Scored, run.Reused)); // the three old images' scores and hashes from the score cache
         var summary = await cluster.Client.GetGrain<IJobGrain>(second).WaitForOutputs();
         var runOutput = Locations.Join(Locations.Blob($"{container.Name}/runs"), second);
@@ -223,17 +188,5 @@ public sealed class DedupAzuriteTests(Azurite azurite, ITestOutputHelper output)
         Assert.Equal((2L, 4L, 2L, 1L), (dup.Groups, dup.ImagesInGroups, dup.Rejected, dup.Replaced));
         Assert.Equal([new ReplacedImage("a/coffee.png", "new/coffee-bright.png")], dup.ReplacedImages);
         await schedule.Delete();
-    }
-
-    private static async Task<ScheduleRun> WaitForRun(IScheduleGrain schedule, string jobId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5); // a guard against a hang only
-        while (true)
-        {
-            var run = (await schedule.GetStatus())!.Runs.Single(r => r.JobId == jobId);
-            if (run.State is not (JobState.Pending or JobState.Running)) return run;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {jobId} did not end: {run}");
-            await Task.Delay(300);
-        }
     }
 }

@@ -23,42 +23,13 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
     private static readonly FakeClock Clock = new(DateTimeOffset.Parse("2026-09-01T00:00:00Z"));
     private TestCluster? _cluster;
 
-    private sealed class SiloConfig : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            var config = silo.Configuration;
-            var storage = new StorageOptions { ConnectionString = config["Storage:ConnectionString"] };
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            SiloSetup.AddJobStorage(silo, storage);
-            silo.UseAzureTableReminderService(o => o.TableServiceClient = SiloSetup.TableClient(storage));
-            silo.Services.AddSingleton(new ScheduleClock(Clock));
-            silo.AddDpIqa(config);
-        }
-    }
-
     private async Task<TestCluster> StartCluster(int silos)
     {
-        var builder = new TestClusterBuilder((short)silos);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        builder.Properties["Storage:ConnectionString"] = azurite.ConnectionString;
-        builder.Properties["Jobs:SaveIntervalMs"] = "300";
-        builder.Properties["Scoring:PollIntervalMs"] = "100";
-        builder.Properties["Inference:MaxWaitMs"] = "2";
-        builder.AddSiloBuilderConfigurator<SiloConfig>();
-        builder.AddClientBuilderConfigurator<AzuriteClientConfig>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        _cluster = await ScheduleClusters.Start(azurite, Clock, silos, "test");
         return _cluster;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_cluster is null) return;
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await ScheduleClusters.Stop(_cluster);
 
     private BlobServiceClient Blobs => new(azurite.ConnectionString);
 
@@ -184,7 +155,7 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         Clock.Set(DateTimeOffset.Parse("2026-09-01T03:00:30Z"));
         await schedule.Tick();
         var firstJob = ScheduleGrain.JobId(name, DateTimeOffset.Parse("2026-09-01T03:00:00Z"));
-        await WaitForRun(schedule, firstJob);
+        await ScheduleClusters.WaitForRun(schedule, firstJob);
 
         // The silo hosting the schedule grain stops: the grain comes back on the other silo, from storage.
         var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(schedule);
@@ -201,23 +172,11 @@ public sealed class NightlyAzuriteTests(Azurite azurite, ITestOutputHelper outpu
         await schedule.Tick();
         await schedule.Tick();
         var secondJob = ScheduleGrain.JobId(name, DateTimeOffset.Parse("2026-09-02T03:00:00Z"));
-        var second = await WaitForRun(schedule, secondJob);
+        var second = await ScheduleClusters.WaitForRun(schedule, secondJob);
         Assert.Equal((4L, 0L, 4L), (second.Images, second.Scored, second.Reused)); // the Azure Table score cache
         Assert.Equal([secondJob, firstJob], (await schedule.GetStatus())!.Runs.Select(r => r.JobId));
         var jobs = (await cluster.Client.GetGrain<IJobIndexGrain>(IJobIndexGrain.Key).AllJobs()).Where(j => j.StartsWith(name, StringComparison.Ordinal)).Order();
         Assert.Equal(new[] { firstJob, secondJob }.Order(), jobs);
         await schedule.Delete();
-    }
-
-    private static async Task<ScheduleRun> WaitForRun(IScheduleGrain schedule, string jobId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5); // a guard against a hang only
-        while (true)
-        {
-            var run = (await schedule.GetStatus())!.Runs.Single(r => r.JobId == jobId);
-            if (run.State is not (JobState.Pending or JobState.Running)) return run;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {jobId} did not end: {run}");
-            await Task.Delay(300);
-        }
     }
 }

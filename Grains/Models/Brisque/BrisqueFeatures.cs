@@ -175,6 +175,19 @@ internal static class Mscn
         return Fma.MultiplyAdd(Vector256.LoadUnsafe(ref row, x + 6), v6, s);
     }
 
+    /// <summary>One output of the 7-tap row filter from <paramref name="row"/>[x..x+6]: a multiply, then six fused multiply-adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SevenTaps(float[] row, int x, float k0, float k1, float k2, float k3, float k4, float k5, float k6)
+    {
+        float s = row[x] * k0;
+        s = MathF.FusedMultiplyAdd(row[x + 1], k1, s);
+        s = MathF.FusedMultiplyAdd(row[x + 2], k2, s);
+        s = MathF.FusedMultiplyAdd(row[x + 3], k3, s);
+        s = MathF.FusedMultiplyAdd(row[x + 4], k4, s);
+        s = MathF.FusedMultiplyAdd(row[x + 5], k5, s);
+        return MathF.FusedMultiplyAdd(row[x + 6], k6, s);
+    }
+
     private static void RowFilter(ReadOnlySpan<float> row, float[] padded, float[] paddedSq, Span<float> mu, Span<float> sq, float[] k)
     {
         int width = row.Length;
@@ -203,22 +216,8 @@ internal static class Mscn
         }
         for (; x < width; x++)
         {
-            float s = padded[x] * k0;
-            s = MathF.FusedMultiplyAdd(padded[x + 1], k1, s);
-            s = MathF.FusedMultiplyAdd(padded[x + 2], k2, s);
-            s = MathF.FusedMultiplyAdd(padded[x + 3], k3, s);
-            s = MathF.FusedMultiplyAdd(padded[x + 4], k4, s);
-            s = MathF.FusedMultiplyAdd(padded[x + 5], k5, s);
-            s = MathF.FusedMultiplyAdd(padded[x + 6], k6, s);
-            mu[x] = s;
-            float q = paddedSq[x] * k0;
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 1], k1, q);
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 2], k2, q);
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 3], k3, q);
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 4], k4, q);
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 5], k5, q);
-            q = MathF.FusedMultiplyAdd(paddedSq[x + 6], k6, q);
-            sq[x] = q;
+            mu[x] = SevenTaps(padded, x, k0, k1, k2, k3, k4, k5, k6);
+            sq[x] = SevenTaps(paddedSq, x, k0, k1, k2, k3, k4, k5, k6);
         }
     }
 

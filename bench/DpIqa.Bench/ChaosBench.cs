@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Azure.Storage.Blobs;
 using DpIqa.Results;
+using DpIqa.Testing;
 
 namespace DpIqa.Bench;
 
@@ -142,13 +143,13 @@ internal static class ChaosBench
         var id = $"chaos-{fault}-{number}-{Guid.NewGuid().ToString("N")[..6]}";
         var folder = Path.Combine(Path.GetTempPath(), "dpiqa-" + id);
         Directory.CreateDirectory(folder);
-        var silos = new List<SiloProcess>();
-        AzuriteProcess? storage = null;
+        var silos = new List<SiloHost>();
+        AzuriteServer? storage = null;
         Task<string>? injection = null;
         bool held = false;
         try
         {
-            storage = await AzuriteProcess.Start(azuriteExe, Path.Combine(folder, "azurite"), Path.Combine(folder, "azurite.log"));
+            storage = await ClusterProcesses.StartAzurite(azuriteExe, Path.Combine(folder, "azurite"), Path.Combine(folder, "azurite.log"));
             var container = new BlobServiceClient(storage.ConnectionString).GetBlobContainerClient("chaos");
             await container.CreateAsync();
             await Parallel.ForEachAsync(inputs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (input, ct) =>
@@ -159,7 +160,7 @@ internal static class ChaosBench
                 ["Storage__ConnectionString"] = storage.ConnectionString, ["Cluster__ClusterId"] = id, ["Logging__LogLevel__Default"] = "Warning",
             };
             int started = 0;
-            SiloProcess StartSilo() => SiloProcess.Start(root, env, Path.Combine(folder, $"silo{++started}.log"));
+            SiloHost StartSilo() => ClusterProcesses.StartSilo(root, env, Path.Combine(folder, $"silo{++started}.log"));
             for (int i = 0; i < Silos; i++) silos.Add(StartSilo());
             await using var client = await ClusterProcesses.Connect(
                 [new("Storage:ConnectionString", storage.ConnectionString), new("Cluster:ClusterId", id)], TimeSpan.FromSeconds(120));
@@ -240,18 +241,18 @@ internal static class ChaosBench
     }
 
     /// <summary>Injects the fault; returns what was done. Killed or stopped silos are started again at once (new ports).</summary>
-    private static async Task<string> Inject(string fault, JobStatus at, List<SiloProcess> silos, AzuriteProcess storage, Func<SiloProcess> startSilo, Random rng)
+    private static async Task<string> Inject(string fault, JobStatus at, List<SiloHost> silos, AzuriteServer storage, Func<SiloHost> startSilo, Random rng)
     {
         var prefix = $"at {at.Done}/{at.Total}: ";
-        string Name(SiloProcess s) => $"silo :{s.SiloPort}{(s.Hosts(at.Coordinator) ? " (coordinator)" : "")}";
-        async Task<string> Replace(IReadOnlyList<SiloProcess> victims, string signal)
+        string Name(SiloHost s) => $"silo :{s.SiloPort}{(s.Hosts(at.Coordinator) ? " (coordinator)" : "")}";
+        async Task<string> Replace(IReadOnlyList<SiloHost> victims, string signal)
         {
             var names = string.Join(" and ", victims.Select(Name));
             var clock = Stopwatch.StartNew();
             foreach (var victim in victims)
             {
                 if (signal == "KILL") victim.Process.Kill();
-                else ClusterProcesses.Signal(victim.Process, signal);
+                else ChildProcess.Signal(victim.Process, signal);
             }
             var exited = Task.WhenAll(victims.Select(v => v.Process.WaitForExitAsync()));
             bool forced = false;
@@ -284,9 +285,9 @@ internal static class ChaosBench
             case "kill-two-silos":
                 return await Replace(silos.OrderBy(_ => rng.Next()).Take(2).ToList(), "KILL");
             case "pause-storage":
-                ClusterProcesses.Signal(storage.Process, "STOP");
+                ChildProcess.Signal(storage.Process, "STOP");
                 await Task.Delay(StoragePause);
-                ClusterProcesses.Signal(storage.Process, "CONT");
+                ChildProcess.Signal(storage.Process, "CONT");
                 return $"{prefix}Azurite paused {StoragePause.TotalSeconds:F0} s";
             case "restart-storage":
                 var clock = Stopwatch.StartNew();

@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using DpIqa.Client;
 using DpIqa.Storage;
+using DpIqa.Testing;
 
 namespace DpIqa.Bench;
 
@@ -32,14 +33,14 @@ internal static class ClusterBench
             local = status.ImagesPerSecond;
         }
 
-        using var storage = await AzuriteProcess.Start(azurite);
+        using var storage = await ClusterProcesses.StartAzurite(azurite);
         var container = new BlobServiceClient(storage.ConnectionString).GetBlobContainerClient("bench");
         await container.CreateIfNotExistsAsync();
         await Parallel.ForEachAsync(Directory.GetFiles(folder), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (f, ct) =>
             await container.UploadBlobAsync("images/" + Path.GetFileName(f), BinaryData.FromBytes(await File.ReadAllBytesAsync(f, ct)), ct));
         var env = new Dictionary<string, string> { ["Storage__ConnectionString"] = storage.ConnectionString, ["Logging__LogLevel__Default"] = "Warning" };
-        using var silo1 = SiloProcess.Start(root, env);
-        using var silo2 = SiloProcess.Start(root, env);
+        using var silo1 = ClusterProcesses.StartSilo(root, env);
+        using var silo2 = ClusterProcesses.StartSilo(root, env);
         await using var client = await ClusterProcesses.Connect([new("Storage:ConnectionString", storage.ConnectionString)], TimeSpan.FromSeconds(90));
         await Task.Delay(3000); // let both silos join before the job starts
         var clusterJob = client.Client.GetGrain<IJobGrain>("cluster-" + Guid.NewGuid().ToString("N")[..6]);

@@ -1,22 +1,19 @@
 using System.Diagnostics;
-using System.Net;
 using System.Runtime.InteropServices;
-using System.Net.Sockets;
 using DpIqa.Client;
+using DpIqa.Testing;
 using SkiaSharp;
 
 namespace DpIqa.Bench;
 
 /// <summary>
-/// The real processes the cluster benches start (Azurite, DpIqa.Silo, the dpiqa CLI) and the signals the chaos
-/// trials send them. Everything listens on free loopback ports so benches never meet another cluster.
+/// The real processes the cluster benches start (Azurite, DpIqa.Silo, the dpiqa CLI), through the harness the tests
+/// use too (tests/DpIqa.Testing), each stopped with the bench when it is cancelled. Everything listens on free
+/// loopback ports so benches never meet another cluster.
 /// </summary>
 internal static class ClusterProcesses
 {
-    /// <summary>The well-known Azurite development account key (not a secret).</summary>
-    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-    private static readonly List<Process> Started = [];
+    private static readonly List<Action> Stops = [];
 
     // Ctrl+C or SIGTERM of the bench must not leave silos and Azurite running behind it (ProcessExit came too late).
     private static readonly PosixSignalRegistration[] OnSignal =
@@ -24,46 +21,44 @@ internal static class ClusterProcesses
 
     private static void StopAll(PosixSignalContext context)
     {
-        lock (Started) foreach (var p in Started) Stop(p);
+        lock (Stops) foreach (var stop in Stops) stop();
         context.Cancel = true;
         Environment.Exit(130); // cancelled: the trial's awaits would otherwise keep the bench alive
     }
 
-    private static void Track(Process process)
+    private static T Track<T>(T owner, Action stop)
     {
-        lock (Started)
-        {
-            Started.RemoveAll(Gone);
-            Started.Add(process);
-        }
+        lock (Stops) Stops.Add(stop);
+        return owner;
     }
 
-    public static string? AzuriteExecutable(string root) =>
-        new[] { Path.Combine(root, ".cache", "azurite", "node_modules", ".bin", "azurite"), "/opt/azurite/node_modules/.bin/azurite" }.FirstOrDefault(File.Exists);
+    public static string? AzuriteExecutable(string root) => AzuriteServer.Find(root);
 
-    public static string SiloDll(string root) => Path.Combine(root, "Silo", "bin", "Release", "net10.0", "DpIqa.Silo.dll");
+    public static string SiloDll(string root) => SiloHost.Dll(root, "Release");
 
     public static string CliDll(string root) => Path.Combine(root, "Client", "bin", "Release", "net10.0", "dpiqa.dll");
 
-    public static string ConnectionString(int blob, int table, int queue) =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;";
-
-    /// <summary>Starts a process with its output drained (to <paramref name="log"/> when given, so a failed trial can be read).</summary>
-    public static Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string? log = null)
+    /// <summary>Azurite (see <see cref="AzuriteServer"/>), its output appended to <paramref name="log"/> when given.</summary>
+    public static async Task<AzuriteServer> StartAzurite(string exe, string? location = null, string? log = null)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        var p = Process.Start(psi)!;
-        Track(p);
-        // Never disposed: output events may still arrive after the process exited; AutoFlush keeps the file whole.
-        TextWriter? writer = log is null ? null : TextWriter.Synchronized(new StreamWriter(log, append: true) { AutoFlush = true });
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) writer?.WriteLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) writer?.WriteLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
+        var azurite = await AzuriteServer.Start(exe, location, log is null ? null : ChildProcess.AppendTo(log));
+        return Track(azurite, () => ChildProcess.Stop(azurite.Process));
+    }
+
+    /// <summary>
+    /// A silo of the Release build without an HTTP port, its output appended to <paramref name="log"/> when given.
+    /// Benches measure scoring and recovery on loopback: plain TCP and no tokens, said in so many words
+    /// (docs/security.md; a cluster silo refuses to start without a choice). <paramref name="env"/> may turn them on.
+    /// </summary>
+    public static SiloHost StartSilo(string root, IReadOnlyDictionary<string, string> env, string? log = null)
+    {
+        var all = new Dictionary<string, string>
+        {
+            ["Tls__Enabled"] = "false", ["Security__AllowAnonymous"] = "true", ["Security__ReadContainers"] = "*", ["Security__WriteContainers"] = "*",
+        };
+        foreach (var (key, value) in env) all[key] = value;
+        var silo = SiloHost.Start(SiloDll(root), all, http: false, log is null ? null : ChildProcess.AppendTo(log));
+        return Track(silo, () => ChildProcess.Stop(silo.Process));
     }
 
     /// <summary>Runs the dpiqa CLI to the end; returns its exit code and output.</summary>
@@ -74,59 +69,11 @@ internal static class ClusterProcesses
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
-        Track(p);
+        Track(p, () => ChildProcess.Stop(p));
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         return (p.ExitCode, $"{(await stdout).Trim()} {(await stderr).Trim()}".Trim());
-    }
-
-    /// <summary>Sends a POSIX signal (TERM, STOP, CONT, KILL); .NET itself only sends SIGKILL.</summary>
-    public static void Signal(Process process, string signal)
-    {
-        using var kill = Process.Start("kill", ["-s", signal, process.Id.ToString()])!;
-        kill.WaitForExit();
-        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -s {signal} {process.Id} failed with {kill.ExitCode}");
-    }
-
-    public static void Stop(Process process)
-    {
-        if (Gone(process)) return;
-        try
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { } // exited meanwhile
-    }
-
-    /// <summary>Exited, or already disposed by its owner.</summary>
-    private static bool Gone(Process process)
-    {
-        try { return process.HasExited; }
-        catch (InvalidOperationException) { return true; }
-    }
-
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    public static async Task WaitForPort(int port, Process owner, TimeSpan timeout)
-    {
-        for (var deadline = DateTime.UtcNow + timeout; ; await Task.Delay(100))
-        {
-            if (owner.HasExited) throw new InvalidOperationException($"process {owner.Id} exited with code {owner.ExitCode} before listening on {port}");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline) { }
-        }
     }
 
     /// <summary>Connects a client, retrying while the silos are still starting.</summary>
@@ -173,105 +120,5 @@ internal static class ClusterProcesses
             }
         }
         return dir;
-    }
-}
-
-/// <summary>
-/// Azurite on free loopback ports. With a <c>location</c> it persists to disk there, so it can be killed and
-/// started again on the same ports with its data; without, it keeps everything in memory.
-/// </summary>
-internal sealed class AzuriteProcess : IDisposable
-{
-    private readonly string _exe;
-    private readonly string? _location;
-    private readonly string? _log;
-    private readonly int _blob = ClusterProcesses.FreePort(), _table = ClusterProcesses.FreePort(), _queue = ClusterProcesses.FreePort();
-
-    private AzuriteProcess(string exe, string? location, string? log)
-    {
-        _exe = exe;
-        _location = location;
-        _log = log;
-        Process = Launch();
-    }
-
-    public Process Process { get; private set; }
-
-    public string ConnectionString => ClusterProcesses.ConnectionString(_blob, _table, _queue);
-
-    public static async Task<AzuriteProcess> Start(string exe, string? location = null, string? log = null)
-    {
-        var azurite = new AzuriteProcess(exe, location, log);
-        await azurite.WaitUntilListening();
-        return azurite;
-    }
-
-    /// <summary>kill -9, then a new Azurite on the same ports and folder, as a process manager would.</summary>
-    public async Task KillAndRestart()
-    {
-        Process.Kill();
-        await Process.WaitForExitAsync();
-        Process.Dispose();
-        Process = Launch();
-        await WaitUntilListening();
-    }
-
-    private Process Launch()
-    {
-        var args = new List<string> { "--silent", "--skipApiVersionCheck", "--loose", "--blobHost", "127.0.0.1", "--blobPort", $"{_blob}",
-            "--tableHost", "127.0.0.1", "--tablePort", $"{_table}", "--queueHost", "127.0.0.1", "--queuePort", $"{_queue}" };
-        args.AddRange(_location is null ? ["--inMemoryPersistence"] : ["--location", _location]);
-        return ClusterProcesses.Start(_exe, args, new Dictionary<string, string>(), _log);
-    }
-
-    private async Task WaitUntilListening()
-    {
-        await ClusterProcesses.WaitForPort(_blob, Process, TimeSpan.FromSeconds(120)); // Node.js starts slowly on a loaded machine (22 s seen)
-        await ClusterProcesses.WaitForPort(_table, Process, TimeSpan.FromSeconds(120));
-    }
-
-    public void Dispose()
-    {
-        ClusterProcesses.Stop(Process);
-        Process.Dispose();
-    }
-}
-
-/// <summary>One DpIqa.Silo process on free loopback ports.</summary>
-internal sealed class SiloProcess : IDisposable
-{
-    private SiloProcess(Process process, int siloPort)
-    {
-        Process = process;
-        SiloPort = siloPort;
-    }
-
-    public Process Process { get; }
-
-    public int SiloPort { get; }
-
-    public static SiloProcess Start(string root, IReadOnlyDictionary<string, string> env, string? log = null)
-    {
-        int siloPort = ClusterProcesses.FreePort(), gatewayPort = ClusterProcesses.FreePort();
-        // Benches measure scoring and recovery on loopback: plain TCP and no tokens, said in so many words (docs/security.md;
-        // a cluster silo refuses to start without a choice). The caller's env may turn them on.
-        var all = new Dictionary<string, string>
-        {
-            ["Tls__Enabled"] = "false", ["Security__AllowAnonymous"] = "true", ["Security__ReadContainers"] = "*", ["Security__WriteContainers"] = "*",
-        };
-        foreach (var (key, value) in env) all[key] = value;
-        all["Cluster__SiloPort"] = $"{siloPort}";
-        all["Cluster__GatewayPort"] = $"{gatewayPort}";
-        all["Http__Port"] = "0"; // several silos per machine: no HTTP port each
-        return new SiloProcess(ClusterProcesses.Start("dotnet", [ClusterProcesses.SiloDll(root)], all, log), siloPort);
-    }
-
-    /// <summary>Whether this process hosts the job grain, from <see cref="JobStatus.Coordinator"/> (a silo address with its port).</summary>
-    public bool Hosts(string? coordinator) => coordinator?.Contains($":{SiloPort}:", StringComparison.Ordinal) == true;
-
-    public void Dispose()
-    {
-        ClusterProcesses.Stop(Process);
-        Process.Dispose();
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Azure.Storage.Blobs;
 using DpIqa.Client;
 using DpIqa.Storage;
+using DpIqa.Testing;
 
 namespace DpIqa.Bench;
 
@@ -28,7 +29,7 @@ internal static class CoordinatorBench
         Directory.CreateDirectory(dir);
         var listingBytes = storage == Storage.AzuriteBlobs ? [] : Listing(items, folders);
 
-        AzuriteProcess? azurite = null;
+        AzuriteServer? azurite = null;
         var settings = new List<KeyValuePair<string, string?>> { new("Scoring:Enabled", "false") };
         if (itemListWrites is { } inFlight) settings.Add(new("Jobs:ItemListWritesInFlight", inFlight.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         string source, output;
@@ -39,7 +40,7 @@ internal static class CoordinatorBench
             // The blobs source is kept on disk between runs: creating 200,000 blobs in Azurite takes minutes.
             string? location = storage == Storage.AzuriteBlobs ? Path.Combine(root, ".cache", "bench-azurite") : null;
             if (location is not null) Directory.CreateDirectory(location);
-            azurite = await AzuriteProcess.Start(exe, location);
+            azurite = await ClusterProcesses.StartAzurite(exe, location);
             settings.Add(new("Storage:ConnectionString", azurite.ConnectionString));
             source = storage == Storage.AzuriteBlobs ? Locations.Blob(SourceContainer) : Locations.ListingScheme + Locations.Blob($"bench-{run}/listing.txt");
             output = Locations.Blob($"bench-{run}/out");
@@ -112,7 +113,7 @@ internal static class CoordinatorBench
     public static async Task Writes(string root, int shards = 1000)
     {
         var exe = ClusterProcesses.AzuriteExecutable(root) ?? throw new InvalidOperationException("Azurite is not installed (.cache/azurite): run the cluster tests once, or npm install azurite there");
-        using var azurite = await AzuriteProcess.Start(exe);
+        using var azurite = await ClusterProcesses.StartAzurite(exe);
         var blobs = new BlobServiceClient(azurite.ConnectionString);
         await WhenAzuriteAnswers(blobs);
         await using var silo = await LocalSilo.Start([new("Scoring:Enabled", "false"), new("Storage:ConnectionString", azurite.ConnectionString)], verbose: false);
@@ -145,7 +146,7 @@ internal static class CoordinatorBench
     }
 
     /// <summary>Azurite's CPU time so far (Node.js, child processes not counted); zero without Azurite.</summary>
-    private static TimeSpan AzuriteCpu(AzuriteProcess? azurite)
+    private static TimeSpan AzuriteCpu(AzuriteServer? azurite)
     {
         if (azurite is null) return TimeSpan.Zero;
         azurite.Process.Refresh();

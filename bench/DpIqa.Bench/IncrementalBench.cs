@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using DpIqa.Storage;
+using DpIqa.Testing;
 
 namespace DpIqa.Bench;
 
@@ -26,14 +27,14 @@ internal static class IncrementalBench
 
         // On disk: 10,000 images would otherwise sit in Azurite's memory.
         var data = Path.Combine(Path.GetTempPath(), "dpiqa-incremental-bench-" + Guid.NewGuid().ToString("N")[..6]);
-        using var storage = await AzuriteProcess.Start(azurite, data);
+        using var storage = await ClusterProcesses.StartAzurite(azurite, data);
         try
         {
             var container = new BlobServiceClient(storage.ConnectionString).GetBlobContainerClient("bench");
             await container.CreateIfNotExistsAsync();
             await Upload(container, files[..count]);
             var env = new Dictionary<string, string> { ["Storage__ConnectionString"] = storage.ConnectionString, ["Logging__LogLevel__Default"] = "Warning" };
-            using var silo = SiloProcess.Start(root, env);
+            using var silo = ClusterProcesses.StartSilo(root, env);
             await using var client = await ClusterProcesses.Connect([new("Storage:ConnectionString", storage.ConnectionString)], TimeSpan.FromSeconds(120));
 
             var (first, firstTime) = await Job(client.Client, "run1");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using DpIqa.Tests.Cluster;
+using DpIqa.Testing;
 
 namespace DpIqa.Tests.Cli;
 
@@ -60,9 +61,9 @@ public sealed class BusyPortTests
         psi.ArgumentList.Add(SiloProcess.SiloDll());
         // A cluster silo must be given TLS, a signing key and scopes before anything else is checked (docs/security.md).
         foreach (var (name, setting) in TestPki.Shared.SiloEnvironment()) psi.Environment[name] = setting;
-        psi.Environment["Cluster__SiloPort"] = $"{SiloProcess.FreePort()}";
-        psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
-        psi.Environment["Http__Port"] = $"{SiloProcess.FreePort()}";
+        psi.Environment["Cluster__SiloPort"] = $"{LoopbackPorts.Free()}";
+        psi.Environment["Cluster__GatewayPort"] = $"{LoopbackPorts.Free()}";
+        psi.Environment["Http__Port"] = $"{LoopbackPorts.Free()}";
         psi.Environment[variable] = $"{port}";
         using var p = Process.Start(psi)!;
         return await DpiqaProcess.Finish(p);

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.TestingHost;
 using Xunit.Abstractions;
+using DpIqa.Testing;
 
 namespace DpIqa.Tests.Cluster;
 
@@ -211,7 +212,7 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
         seen.Add(("error for an expired token", refused.ToString()));
 
         // The same storage settings with storage unreachable, and with a wrong key or signature.
-        var closedPort = FreePort();
+        var closedPort = LoopbackPorts.Free();
         foreach (var (what, settings) in new[]
                  {
                      ("unreachable", Unreachable(storage, closedPort)),
@@ -274,13 +275,6 @@ public sealed class SecurityClusterTests(Azurite azurite, ITestOutputHelper outp
     };
 
     private static string RePort(string text, int port) => System.Text.RegularExpressions.Regex.Replace(text, @"127\.0\.0\.1:\d+", $"127.0.0.1:{port}");
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The failing text with the secrets masked, so the test's own output leaks nothing either.</summary>
     private static string Redacted(string text, IEnumerable<string> secrets) =>

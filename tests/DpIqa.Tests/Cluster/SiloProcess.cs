@@ -1,74 +1,53 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using DpIqa.Testing;
 
 namespace DpIqa.Tests.Cluster;
 
 /// <summary>
-/// One real silo process (the Silo executable) on loopback with its HTTP endpoint on a free port, for tests of what
-/// an operator sees: /metrics, /healthz, /scaling, /dashboard, and a graceful stop by SIGTERM.
+/// One real silo process (the Silo executable, started by the harness's <see cref="SiloHost"/>) on loopback with its
+/// HTTP endpoint on a free port, the test PKI's TLS and tokens, for tests of what an operator sees: /metrics, /healthz, /scaling, /dashboard, and a graceful stop by SIGTERM.
 /// </summary>
 internal sealed partial class SiloProcess : IDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public Process Process { get; }
-    public int SiloPort { get; }
-    public int GatewayPort { get; }
-    public int HttpPort { get; }
-
+    private readonly SiloHost _host;
     private readonly Queue<string> _tail = new();
 
-    private SiloProcess(Process process, int siloPort, int gatewayPort, int httpPort)
-    {
-        Process = process;
-        SiloPort = siloPort;
-        GatewayPort = gatewayPort;
-        HttpPort = httpPort;
-    }
+    public Process Process => _host.Process;
+    public int SiloPort => _host.SiloPort;
+    public int GatewayPort => _host.GatewayPort;
+    public int HttpPort => _host.HttpPort;
+
+    private SiloProcess(string siloDll, Dictionary<string, string> env) => _host = SiloHost.Start(siloDll, env, http: true, Keep);
 
     public static string SiloDll()
     {
         var config = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoPaths.Root, "Silo", "bin", config, "net10.0", "DpIqa.Silo.dll");
+        var dll = SiloHost.Dll(RepoPaths.Root, config);
         return File.Exists(dll) ? dll : throw new SkipException(Dependency.Missing($"the silo executable {dll} is not built (dotnet build Silo -c {config})"));
-    }
-
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     /// <summary>Starts a silo of cluster <paramref name="clusterId"/> with the given settings (environment variable names).</summary>
     public static SiloProcess Start(string connectionString, string clusterId, Dictionary<string, string>? settings = null)
     {
-        int siloPort = FreePort(), gatewayPort = FreePort(), httpPort = FreePort();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(SiloDll());
-        psi.Environment["Storage__ConnectionString"] = connectionString;
-        psi.Environment["Cluster__ClusterId"] = clusterId;
-        psi.Environment["Cluster__SiloPort"] = $"{siloPort}";
-        psi.Environment["Cluster__GatewayPort"] = $"{gatewayPort}";
-        psi.Environment["Http__Port"] = $"{httpPort}";
-        psi.Environment["Jobs__SaveIntervalMs"] = "300";
-        psi.Environment["Scoring__PollIntervalMs"] = "100";
-        psi.Environment["Scoring__ConcurrentShards"] = "1";
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        var env = new Dictionary<string, string>
+        {
+            ["Storage__ConnectionString"] = connectionString,
+            ["Cluster__ClusterId"] = clusterId,
+            ["Jobs__SaveIntervalMs"] = "300",
+            ["Scoring__PollIntervalMs"] = "100",
+            ["Scoring__ConcurrentShards"] = "1",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
         // Mutual TLS and tokens, as a deployed cluster runs (docs/security.md); a test may override or turn them off.
-        foreach (var (key, value) in TestPki.Shared.SiloEnvironment()) psi.Environment[key] = value;
-        foreach (var (key, value) in settings ?? []) psi.Environment[key] = value;
-        var p = Process.Start(psi)!;
-        var silo = new SiloProcess(p, siloPort, gatewayPort, httpPort);
-        p.OutputDataReceived += (_, e) => silo.Keep(e.Data);
-        p.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return silo;
+        foreach (var (key, value) in TestPki.Shared.SiloEnvironment()) env[key] = value;
+        foreach (var (key, value) in settings ?? []) env[key] = value;
+        return new SiloProcess(SiloDll(), env);
     }
 
     private void Keep(string? line)
@@ -168,11 +147,7 @@ internal sealed partial class SiloProcess : IDisposable
         if (Kill(Process.Id, 15) != 0) throw new InvalidOperationException($"kill -TERM {Process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
-    public void Dispose()
-    {
-        try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        Process.Dispose();
-    }
+    public void Dispose() => _host.Dispose();
 }
 
 /// <summary>Sums of Prometheus samples by name and labels.</summary>

@@ -8,6 +8,7 @@ using DpIqa.Security;
 using DpIqa.Storage;
 using DpIqa.Tests.Cli;
 using Xunit.Abstractions;
+using DpIqa.Testing;
 
 namespace DpIqa.Tests.Cluster;
 
@@ -151,7 +152,7 @@ public sealed class TransportSecurityTests(SecureClusterFixture cluster, ITestOu
     /// </summary>
     private async Task<byte[]> Relayed(Dictionary<string, string> silo, Dictionary<string, string> client, string run)
     {
-        int advertised = SiloProcess.FreePort(), listening = SiloProcess.FreePort();
+        int advertised = LoopbackPorts.Free(), listening = LoopbackPorts.Free();
         silo["Cluster__GatewayPort"] = $"{advertised}";
         silo["Cluster__GatewayListeningPort"] = $"{listening}";
         silo["Scoring__Enabled"] = "false";

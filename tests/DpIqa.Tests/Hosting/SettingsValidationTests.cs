@@ -3,6 +3,7 @@ using DpIqa.Jobs;
 using DpIqa.Results;
 using DpIqa.Tests.Cli;
 using DpIqa.Tests.Cluster;
+using DpIqa.Testing;
 
 namespace DpIqa.Tests.Hosting;
 
@@ -60,8 +61,8 @@ public sealed class SettingsValidationTests : IDisposable
         psi.ArgumentList.Add(SiloProcess.SiloDll());
         // A cluster silo must be given TLS, a signing key and scopes before anything else is checked (docs/security.md).
         foreach (var (name, setting) in TestPki.Shared.SiloEnvironment()) psi.Environment[name] = setting;
-        psi.Environment["Cluster__SiloPort"] = $"{SiloProcess.FreePort()}";
-        psi.Environment["Cluster__GatewayPort"] = $"{SiloProcess.FreePort()}";
+        psi.Environment["Cluster__SiloPort"] = $"{LoopbackPorts.Free()}";
+        psi.Environment["Cluster__GatewayPort"] = $"{LoopbackPorts.Free()}";
         psi.Environment["Http__Port"] = "0";
         psi.Environment[key] = value;
         using var p = System.Diagnostics.Process.Start(psi)!;

@@ -215,4 +215,53 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
         output.WriteLine($"cascade: threshold {threshold:F4}, band {band:F4}, {rescored} of {cascade.Count} rescored");
         Assert.Equal(inside, rescored); // the images nearest the threshold, and only those
     }
+
+    [SkippableFact]
+    public async Task As_a_cluster_job_the_teacher_rescores_the_band_around_the_threshold()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        var catalog = await Import();
+        TinyModels.Add(catalog, "student", 0f, 1f, [0, 1]);
+        var student = (await Score(catalog, "student", "student")).ToDictionary(r => r.Path, r => (double)r.Score!.Value);
+        var sorted = student.Values.Order().ToArray();
+        double threshold = (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        var distance = student.Values.Select(s => Math.Abs(s - threshold)).Order().ToArray();
+        double band = (distance[1] + distance[2]) / 2; // the two images nearest the threshold, midway to the third
+        var expected = fixture.Reference.GetProperty("images").EnumerateObject().ToDictionary(p => Path.GetFileName(p.Name), p => p.Value.GetDouble());
+
+        // A cluster job: a client submits to the job grain, a silo's scoring workers lease the shards (one image each).
+        var cluster = await Jobs.OneSiloCluster.Start<Jobs.MemoryJobStorage>(new Dictionary<string, string>
+        {
+            ["Scoring:Enabled"] = "true", ["Scoring:PollIntervalMs"] = "100", ["Models:Path"] = catalog,
+            ["Storage:LocalRoots:0"] = RepoPaths.Photos, ["Storage:LocalRoots:1"] = _dir.Path, // local folders a cluster's silos may use
+        });
+        try
+        {
+            var job = cluster.Client.GetGrain<IJobGrain>("teacher-cascade");
+            var status = await job.Start(ScoreCommand.LocalJob(TeacherParityFixture.Photos(), Path.Combine(_dir.Path, "cluster"), "student", ResultFormat.Csv, 1) with
+            {
+                RejectBelow = threshold,
+                Cascade = new CascadeRule { Teacher = TeacherParityFixture.Model, Band = band },
+            });
+            for (var deadline = DateTime.UtcNow.AddMinutes(10); !status.IsFinished && DateTime.UtcNow < deadline; status = await job.GetStatus()) await Task.Delay(200); // a guard against a hang
+            Assert.Equal(JobState.Completed, status.State);
+            var summary = await job.WaitForOutputs();
+            var rows = new List<ImageResult>();
+            foreach (var file in await job.GetResultFiles()) rows.AddRange(await ResultFiles.Decode(File.ReadAllBytes(file), ResultFormat.Csv));
+            Assert.Equal(student.Count, rows.Count);
+            foreach (var r in rows)
+            {
+                var name = Path.GetFileName(r.Path);
+                bool inBand = Math.Abs(student[name] - threshold) <= band;
+                Assert.Equal(inBand, r.TeacherScore is not null);
+                if (r.TeacherScore is { } t) Assert.True(Math.Abs(t - expected[name]) <= 2e-3, $"{name}: teacher {t} vs PyTorch {expected[name]}");
+            }
+            Assert.Equal(2L, summary.Cascade!.Rescored);
+            output.WriteLine($"cluster cascade: threshold {threshold:F4}, band {band:F4}, {summary.Cascade.Rescored} of {rows.Count} rescored by the teacher");
+        }
+        finally
+        {
+            await Jobs.OneSiloCluster.Stop(cluster);
+        }
+    }
 }

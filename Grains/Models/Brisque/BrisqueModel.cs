@@ -83,11 +83,20 @@ internal sealed class BrisqueModel
                 double t0 = sv[k] - x[k];
                 s += t0 * t0;
             }
-            float kernel = MathF.Exp((float)(s * -_gamma)); // OpenCV's kernel values are float32
-            sum += _alpha[j] * kernel;
+            sum += _alpha[j] * Kernel((float)(s * -_gamma));
         }
         return Math.Min(Math.Max((float)sum, 0f), 100f);
     }
+
+    /// <summary>
+    /// OpenCV's RBF kernel value exp(<paramref name="exponent"/>) in float32. OpenCV's vectorised exp first clamps its
+    /// argument to [-88.376, 88.376] with SIMD min/max, which return the bound for NaN: so a NaN exponent (NaN features:
+    /// a flat image, whose AGGD fits have nothing to fit) gives exp(-88.376), about 0, where MathF.Exp gives NaN. With
+    /// every kernel about 0 the score is -rho (149.6), clamped to 100, as OpenCV scores a flat image.
+    /// </summary>
+    private static float Kernel(float exponent) => MathF.Exp(float.IsNaN(exponent) ? MinExpArgument : exponent);
+
+    private const float MinExpArgument = -88.3762626647949f;
 
     private static BrisqueModel Load()
     {

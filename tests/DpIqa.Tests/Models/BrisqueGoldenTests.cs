@@ -91,4 +91,18 @@ public sealed class BrisqueGoldenTests(BrisqueScores scores, ITestOutputHelper o
         Assert.Equal(opencv, notWorse); // the exceptions are OpenCV's own, no more and no fewer
         Assert.InRange(notWorse.Count, 0, steps / 4); // most steps do score worse
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(128)]
+    [InlineData(255)]
+    public void A_flat_image_scores_100_as_opencv_scores_it_not_an_error(byte gray)
+    {
+        // OpenCV 4.6 (cv2.quality.QualityBRISQUE_compute on a 80x64 image of one gray level): features NaN but the
+        // gammas, score 100.0 for 0, 128 and 255 alike.
+        using var image = DpIqa.Imaging.DecodedImage.Rent(80, 64);
+        var pixels = image.Writable;
+        for (int i = 0; i < pixels.Length; i += 4) (pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]) = (gray, gray, gray, 255);
+        Assert.Equal(100f, BrisqueModel.Shared.Score(image));
+    }
 }

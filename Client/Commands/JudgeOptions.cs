@@ -12,8 +12,8 @@ internal sealed class JudgeOptions
     public Option<string?> Labels { get; } = new("--labels") { Description = "CSV of human labels (name, MOS) to evaluate the scores against: SRCC, KRCC, PLCC, RMSE in summary.json" };
     public Option<string?> NameColumn { get; } = NameColumnOption();
     public Option<string?> MosColumn { get; } = MosColumnOption();
-    public Option<string?> Cascade { get; } = new("--cascade") { Description = "Teacher model: images scoring within --band of --reject-below are rescored by it, and its score decides" };
-    public Option<double?> Band { get; } = new("--band") { Description = "Half-width of the cascade band around the --reject-below threshold, in the model's score units" };
+    public Option<string?> Cascade { get; } = new("--cascade") { Description = "Teacher model: images scoring within --band of the --reject-below (or --reject-above) threshold are rescored by it, and its score decides" };
+    public Option<double?> Band { get; } = new("--band") { Description = "Half-width of the cascade band around the --reject-below or --reject-above threshold, in the model's score units" };
 
     public static Option<string?> NameColumnOption() => new("--name-column")
     {

@@ -26,16 +26,22 @@ public sealed class SiloHost : IDisposable
     public static string Dll(string repositoryRoot, string configuration) =>
         Path.Combine(repositoryRoot, "Silo", "bin", configuration, "net10.0", "DpIqa.Silo.dll");
 
-    /// <summary>Starts <paramref name="siloDll"/> with <paramref name="env"/>; the ports are chosen here and override any in it.</summary>
+    /// <summary>
+    /// Starts <paramref name="siloDll"/> with <paramref name="env"/>. Its silo, gateway and HTTP ports are free ones chosen
+    /// here unless <paramref name="env"/> sets them (<c>Cluster__SiloPort</c>, <c>Cluster__GatewayPort</c>,
+    /// <c>Http__Port</c>): a test that puts a relay in front of the gateway chooses its own.
+    /// </summary>
     public static SiloHost Start(string siloDll, IReadOnlyDictionary<string, string> env, bool http, Action<string>? line = null)
     {
-        int siloPort = LoopbackPorts.Free(), gatewayPort = LoopbackPorts.Free(), httpPort = http ? LoopbackPorts.Free() : 0;
-        var all = new Dictionary<string, string>(env)
+        var all = new Dictionary<string, string>(env);
+        int Port(string key, Func<int> choose)
         {
-            ["Cluster__SiloPort"] = $"{siloPort}",
-            ["Cluster__GatewayPort"] = $"{gatewayPort}",
-            ["Http__Port"] = $"{httpPort}", // 0: no HTTP port (several silos per machine)
-        };
+            if (!all.TryGetValue(key, out var given)) all[key] = given = $"{choose()}";
+            return int.TryParse(given, System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : 0; // a test of a bad value
+        }
+        int siloPort = Port("Cluster__SiloPort", LoopbackPorts.Free);
+        int gatewayPort = Port("Cluster__GatewayPort", LoopbackPorts.Free);
+        int httpPort = Port("Http__Port", () => http ? LoopbackPorts.Free() : 0); // 0: no HTTP port (several silos per machine)
         return new SiloHost(ChildProcess.Start("dotnet", [siloDll], all, line), siloPort, gatewayPort, httpPort);
     }
 

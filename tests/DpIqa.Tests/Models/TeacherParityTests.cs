@@ -189,12 +189,10 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
         // The cascade: a tiny student (mean pixel, the same 0..1 range) with the small teacher rescoring a band.
         TinyModels.Add(catalog, "student", 0f, 1f, [0, 1]);
         var student = (await Score(catalog, "student", "student")).ToDictionary(r => r.Path, r => (double)r.Score!.Value);
-        var sorted = student.Values.Order().ToArray();
-        double threshold = (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        var (threshold, distance) = AroundTheMedian(student.Values);
         // The band's edge falls midway between two images' distances from the threshold (the widest such gap that
         // leaves at least two images on each side), never on an image: the cascade compares float scores with double
         // bounds, so an image exactly on the edge could land either side.
-        var distance = student.Values.Select(s => Math.Abs(s - threshold)).Order().ToArray();
         int inside = Enumerable.Range(2, distance.Length - 3).MaxBy(k => distance[k] - distance[k - 1]);
         double band = (distance[inside - 1] + distance[inside]) / 2;
         var cascade = await Score(catalog, "student", "cascade", threshold, new CascadeRule { Teacher = TeacherParityFixture.Model, Band = band });
@@ -223,9 +221,7 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
         var catalog = await Import();
         TinyModels.Add(catalog, "student", 0f, 1f, [0, 1]);
         var student = (await Score(catalog, "student", "student")).ToDictionary(r => r.Path, r => (double)r.Score!.Value);
-        var sorted = student.Values.Order().ToArray();
-        double threshold = (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        var distance = student.Values.Select(s => Math.Abs(s - threshold)).Order().ToArray();
+        var (threshold, distance) = AroundTheMedian(student.Values);
         double band = (distance[1] + distance[2]) / 2; // the two images nearest the threshold, midway to the third
         var expected = fixture.Reference.GetProperty("images").EnumerateObject().ToDictionary(p => Path.GetFileName(p.Name), p => p.Value.GetDouble());
 
@@ -246,8 +242,7 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
             for (var deadline = DateTime.UtcNow.AddMinutes(10); !status.IsFinished && DateTime.UtcNow < deadline; status = await job.GetStatus()) await Task.Delay(200); // a guard against a hang
             Assert.Equal(JobState.Completed, status.State);
             var summary = await job.WaitForOutputs();
-            var rows = new List<ImageResult>();
-            foreach (var file in await job.GetResultFiles()) rows.AddRange(await ResultFiles.Decode(File.ReadAllBytes(file), ResultFormat.Csv));
+            var rows = await JobLayout.ReadResults(new DpIqa.Storage.ObjectStore(Options.Create(new DpIqa.Storage.StorageOptions())), await job.GetResultFiles(), ResultFormat.Csv);
             Assert.Equal(student.Count, rows.Count);
             foreach (var r in rows)
             {
@@ -263,5 +258,13 @@ public sealed class TeacherParityTests(TeacherParityFixture fixture, ITestOutput
         {
             await Jobs.OneSiloCluster.Stop(cluster);
         }
+    }
+
+    /// <summary>A reject threshold midway between the two middle scores, and every score's distance from it, smallest first.</summary>
+    private static (double Threshold, double[] Distances) AroundTheMedian(IEnumerable<double> scores)
+    {
+        var sorted = scores.Order().ToArray();
+        double threshold = (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        return (threshold, sorted.Select(s => Math.Abs(s - threshold)).Order().ToArray());
     }
 }

@@ -155,8 +155,7 @@ internal sealed partial class JobGrain(
             Job.Message = $"listing the sources failed: {Secrets.Redact(e.Message)}";
             Job.FinishedAt = DateTimeOffset.UtcNow;
             _leases.Clear();
-            _record.Changed();
-            await _record.UntilDone(() => _record.Save(), "saving the failed job");
+            await _record.SaveChange("saving the failed job");
             await MarkEnded();
             return;
         }
@@ -284,8 +283,7 @@ internal sealed partial class JobGrain(
         Job.FinishedAt = finishedAt;
         // The live record now says what was stored; saved again in case a write queued meanwhile stored an older copy,
         // and now rather than on deactivation, when an embedded silo's storage may already be gone.
-        _record.Changed();
-        await _record.UntilDone(() => _record.Save(), "saving the completed job");
+        await _record.SaveChange("saving the completed job");
         Log.Completed(logger, JobId, Job.All.Scored, Job.All.Failed);
         await MarkEnded();
         if (CompletionCuration.HasWork(Job.Spec!)) _curation = WriteCuration();
@@ -313,8 +311,7 @@ internal sealed partial class JobGrain(
         {
             await CompletionCuration.Run(store, GrainFactory, JobId, Job, CountedResultFiles(), BuildSummary(), _stop.Token);
             Job.CurationWritten = true;
-            _record.Changed();
-            await _record.UntilDone(() => _record.Save(), "saving the curation result");
+            await _record.SaveChange("saving the curation result");
             await store.WriteWhole(JobLayout.SummaryFile(Job.Spec!.Output), JobSummaryFile.Encode(BuildSummary()));
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -368,8 +365,7 @@ internal sealed partial class JobGrain(
             Job.Message = "cancelled by a user";
             _stop.Cancel();
             _leases.Clear();
-            _record.Changed();
-            await _record.UntilDone(() => _record.Save(), "saving the cancelled job");
+            await _record.SaveChange("saving the cancelled job");
             await MarkEnded();
         }
         return await GetStatus();

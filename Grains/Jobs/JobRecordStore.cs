@@ -95,6 +95,13 @@ internal sealed partial class JobRecordStore
         SavedBytes = bytes.Length;
     }
 
+    /// <summary>Records that the live record changed and stores it, retried until it is (see <see cref="UntilDone"/>).</summary>
+    public Task SaveChange(string what)
+    {
+        Changed();
+        return UntilDone(() => Save(), what);
+    }
+
     /// <summary>The periodic save. A failed save is retried by a later tick, backing off while storage keeps failing.</summary>
     public async Task SaveOnTick(CancellationToken cancellationToken)
     {
